@@ -1,0 +1,117 @@
+"""`fnd`: every pipeline stage as a command, plus `fnd datasets`.
+
+DVC runs these same commands (see dvc.yaml); run them by hand to work on one dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pipeline import config
+from pipeline.data import registry
+from pipeline.data.schema import IngestError
+from pipeline.features.registry import EncoderLoadError
+
+app = typer.Typer(help="Reproducible fake-news detection pipeline.", no_args_is_help=True, add_completion=False)
+
+PARAMS = typer.Option(Path("params.yaml"), "--params", help="params.yaml to read.")
+DATA_ROOT = typer.Option(
+    None, "--data-root", help=f"Folder holding one subfolder per dataset (default: ${config.DATA_ROOT_ENV}, else params data_root)."
+)
+USER_ERRORS = (IngestError, EncoderLoadError, FileNotFoundError, KeyError, ValueError)
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _dump(obj) -> None:
+    typer.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def datasets(data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> None:
+    """List the dataset adapters, the files each needs, and whether they are under the data root."""
+    root = config.data_root(config.load_params(params) if params.exists() else {}, data_root)
+    typer.echo(f"data root: {root}")
+    for name in registry.ADAPTER_MODULES:
+        adapter = registry.get(name)
+        folder = root / adapter.FOLDER if adapter.FOLDER else None
+        state = "(path from options)" if folder is None else ("found" if folder.exists() else "missing")
+        typer.echo(f"\n{name}  [{state}]\n  {adapter.DESCRIPTION}\n  needs: {adapter.FOLDER + '/' if adapter.FOLDER else ''}{adapter.NEEDS}")
+
+
+@app.command()
+def ingest(
+    names: list[str] = typer.Argument(None, help="Dataset names (see `fnd datasets`)."),
+    all_: bool = typer.Option(False, "--all", help="Every adapter except 'generic'."),
+    out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Write here instead of data/interim/."),
+    data_root: Optional[str] = DATA_ROOT,
+    params: Path = PARAMS,
+) -> None:
+    """Read raw datasets into canonical Parquet with splits and an ingest report."""
+    from stages import ingest as stage
+
+    chosen = [n for n in registry.ADAPTER_MODULES if n != "generic"] if all_ else list(names or [])
+    if not chosen:
+        _fail(ValueError("name at least one dataset, or pass --all"))
+    try:
+        cfg = config.load_params(params)
+        for name in chosen:
+            start = time.perf_counter()
+            report = stage.run(name, cfg, data_root, out_dir)
+            typer.echo(
+                f"{name}: read {report['rows_read']}, kept {report['rows_kept']}, rejected {report['rows_rejected']} "
+                f"{report['rejected_by_reason'] or ''} in {time.perf_counter() - start:.1f}s; splits {report['label_counts']}"
+            )
+    except USER_ERRORS as err:
+        _fail(err)
+
+
+@app.command()
+def embed(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> None:
+    """Encode a dataset's articles: text, image and joint text-image vectors to Parquet."""
+    from stages import embed as stage
+
+    try:
+        meta = stage.run(dataset, config.load_params(params), data_root)
+    except USER_ERRORS as err:
+        _fail(err)
+    typer.echo(f"{dataset}: {meta['rows']} rows in {meta['seconds']}s on {meta['device']}; images {meta['image_status']}")
+
+
+@app.command()
+def train(method: str, dataset: str, params: Path = PARAMS) -> None:
+    """Train METHOD on DATASET with validation-based model selection, for every configured seed."""
+    from stages import train as stage
+
+    try:
+        records = stage.run(method, dataset, config.load_params(params))
+    except USER_ERRORS as err:
+        _fail(err)
+    for record in records:
+        typer.echo(f"{method}/{dataset} seed {record['seed']}: selected {record['selected']}")
+
+
+@app.command()
+def evaluate(method: str, dataset: str) -> None:
+    """Write metrics/<method>/<dataset>.json and plot data from the trained predictions."""
+    from stages import evaluate as stage
+
+    try:
+        metrics = stage.run(method, dataset)
+    except USER_ERRORS as err:
+        _fail(err)
+    test = metrics.get("test", {})
+    typer.echo(f"{method}/{dataset} test: accuracy {test.get('accuracy', float('nan')):.4f}, "
+               f"macro-F1 {test.get('macro_f1', float('nan')):.4f}, AUC {test.get('auc')}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,46 @@
+"""params.yaml access and path conventions shared by the stages and the CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+DATA_ROOT_ENV = "FND_DATA_ROOT"
+
+
+def load_params(path: Path | str = "params.yaml") -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: params file not found (run from the project root or pass --params)")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def data_root(params: dict, override: str | None = None) -> Path:
+    """--data-root beats $FND_DATA_ROOT beats params.yaml's data_root."""
+    return Path(override or os.environ.get(DATA_ROOT_ENV) or params.get("data_root", "data/raw"))
+
+
+def articles_path(dataset: str) -> Path:
+    return Path("data/interim") / dataset / "articles.parquet"
+
+
+def ingest_report_path(dataset: str) -> Path:
+    return Path("data/interim") / dataset / "ingest_report.json"
+
+
+def embeddings_path(dataset: str) -> Path:
+    return Path("data/processed") / dataset / "embeddings.parquet"
+
+
+def model_dir(method: str, dataset: str) -> Path:
+    return Path("models") / method / dataset
+
+
+def metrics_path(method: str, dataset: str) -> Path:
+    return Path("metrics") / method / f"{dataset}.json"
+
+
+def plots_dir(method: str, dataset: str) -> Path:
+    return Path("metrics/plots") / method / dataset

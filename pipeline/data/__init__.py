@@ -1,0 +1,1 @@
+"""Canonical article schema, one adapter module per dataset, splits and ingest."""

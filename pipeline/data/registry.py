@@ -1,0 +1,31 @@
+"""Every dataset adapter by name, imported on first use.
+
+An adapter module defines NAME, FOLDER (its folder under the data root; "" when the path
+comes from options), NEEDS (the files it reads), DESCRIPTION, TEXT_REQUIRED (False only
+where a dataset ships no text by design) and
+read(data_root, options, report) -> list of canonical rows (see schema.article), each with
+'_loc' ('file:row') and optionally '_group' (rows sharing a group stay in one split).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+ADAPTER_MODULES = {
+    "mediaeval2016": "pipeline.data.mediaeval2016",
+    "politifact": "pipeline.data.politifact",
+    "llmfake": "pipeline.data.llmfake",
+    "pheme": "pipeline.data.pheme",
+    "weibo": "pipeline.data.weibo",
+    "liar": "pipeline.data.liar",
+    "twitter15_16": "pipeline.data.twitter15_16",
+    "generic": "pipeline.data.generic",
+}
+
+
+def get(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(ADAPTER_MODULES[name])
+    except KeyError:
+        raise KeyError(f"unknown dataset adapter {name!r}; known: {', '.join(sorted(ADAPTER_MODULES))}") from None

@@ -1,0 +1,97 @@
+"""Leakage-free train/val/test assignment.
+
+Order of preference: the dataset's official split; otherwise chronological (the newest
+rows are test) where timestamps exist; otherwise stratified with a fixed seed. Validation
+is always carved out of train, the same way the test split was made (chronological
+before a chronological test, stratified otherwise). `group` keeps rows that share a
+source (e.g. a human article and its LLM rewrites) inside one split.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+
+
+def _stratified(labels: pd.Series, frac: float, seed: int, groups: pd.Series | None) -> np.ndarray:
+    """Boolean mask selecting about `frac` of the rows, label-stratified (and group-aware)."""
+    n = len(labels)
+    take = np.zeros(n, dtype=bool)
+    if n == 0 or frac <= 0:
+        return take
+    if groups is not None:
+        folds = max(2, round(1 / frac))
+        n_groups = groups.nunique()
+        if n_groups < folds:
+            raise ValueError(f"cannot split {n_groups} groups into {folds} folds")
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        _, held = next(splitter.split(np.zeros(n), labels.to_numpy(), groups.to_numpy()))
+        take[held] = True
+        return take
+    counts = labels.value_counts()
+    stratify = labels.to_numpy() if (counts.min() >= 2 and len(counts) > 1) else None
+    _, held = train_test_split(np.arange(n), test_size=frac, random_state=seed, stratify=stratify)
+    take[held] = True
+    return take
+
+
+def _chronological(timestamps: pd.Series, frac: float) -> np.ndarray:
+    """Boolean mask of the newest `frac` of rows (ties broken by position, deterministic)."""
+    n = len(timestamps)
+    k = int(round(n * frac))
+    order = np.argsort(timestamps.to_numpy(), kind="stable")
+    take = np.zeros(n, dtype=bool)
+    if k:
+        take[order[-k:]] = True
+    return take
+
+
+def assign_splits(
+    df: pd.DataFrame,
+    *,
+    test_frac: float,
+    val_frac: float,
+    seed: int,
+    group_col: str | None = None,
+) -> tuple[pd.Series, str]:
+    """Return (split column, human-readable description of the method used)."""
+    split = df["split"].copy() if "split" in df else pd.Series([None] * len(df), index=df.index)
+    groups = df[group_col] if group_col else None
+    has_official_test = split.eq("test").any()
+    has_time = df["timestamp"].notna()
+    chronological = not has_official_test and has_time.any()
+
+    if has_official_test:
+        method = "official test split"
+    elif chronological:
+        method = f"chronological: newest {test_frac:.0%} test"
+        timed = has_time.to_numpy()
+        is_test = np.zeros(len(df), dtype=bool)
+        is_test[timed] = _chronological(df.loc[timed, "timestamp"], test_frac)
+        untimed = ~timed
+        if untimed.any():
+            is_test[untimed] = _stratified(df.loc[untimed, "label"], test_frac, seed, None)
+            method += f" ({int(untimed.sum())} rows without timestamp: stratified, seed {seed})"
+        split = pd.Series(np.where(is_test, "test", "train"), index=df.index)
+    else:
+        is_test = _stratified(df["label"], test_frac, seed, groups)
+        split = pd.Series(np.where(is_test, "test", "train"), index=df.index)
+        method = f"stratified{' by group ' + group_col if group_col else ''}: {test_frac:.0%} test, seed {seed}"
+
+    train = split.eq("train").to_numpy()
+    if split.eq("val").any():
+        method += "; official validation split"
+        return split, method
+    train_idx = np.flatnonzero(train)
+    sub = df.iloc[train_idx]
+    if chronological and sub["timestamp"].notna().all():
+        is_val = _chronological(sub["timestamp"], val_frac)
+        method += f"; validation: newest {val_frac:.0%} of train"
+    else:
+        sub_groups = sub[group_col] if group_col else None
+        is_val = _stratified(sub["label"], val_frac, seed, sub_groups)
+        method += f"; validation: stratified {val_frac:.0%} of train, seed {seed}"
+    values = split.to_numpy(dtype=object)
+    values[train_idx[is_val]] = "val"
+    return pd.Series(values, index=df.index), method

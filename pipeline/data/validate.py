@@ -1,0 +1,49 @@
+"""Row policies shared by every adapter: text, labels, duplicate ids.
+
+Policy (also in the README): a row whose text is empty or whitespace, whose label is not
+mapped, or whose id repeats an earlier row is skipped and counted in the ingest report
+under its reason, with up to five 'file:row [field]' examples. A dataset whose text is
+absent by design (Twitter15/16 ships no tweet text) declares `text_required=False`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.data.schema import IngestError, IngestReport, LABEL_FAKE, LABEL_REAL
+
+
+def clean_text(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value).replace("\x00", "").strip()
+
+
+def map_label(raw, mapping: dict, report: IngestReport, location: str) -> int | None:
+    """Map a source label onto 1 = fake / 0 = real; unknown values are counted skips."""
+    key = clean_text(raw).lower()
+    if key not in mapping:
+        report.reject(f"label not in mapping ({key or 'empty'})", location)
+        return None
+    label = mapping[key]
+    if label not in (LABEL_FAKE, LABEL_REAL, None):
+        raise AssertionError(f"label mapping must give 0/1/None, got {label!r} for {key!r}")
+    if label is None:
+        report.reject(f"label excluded by mapping ({key})", location)
+    return label
+
+
+def drop_duplicate_ids(df: pd.DataFrame, report: IngestReport, locations: pd.Series) -> pd.DataFrame:
+    """Keep the first row of each id; later repeats are counted skips."""
+    dup = df["id"].duplicated(keep="first")
+    for loc in locations[dup]:
+        report.reject("duplicate id", loc)
+    return df.loc[~dup]
+
+
+def require_columns(columns, needed, path) -> None:
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise IngestError(
+            f"{path}: missing column(s) {', '.join(map(repr, missing))}; found {', '.join(map(repr, columns))}"
+        )

@@ -1,0 +1,1 @@
+"""Text, image and joint text-image encoders, addressed by name in `registry`."""

@@ -1,0 +1,158 @@
+"""Articles -> per-id vectors: text, image, and the joint text-image pair (clip_text, clip_image).
+
+The text fed to encoders is the title and the body joined by a newline (the body alone when
+there is no title). Each row's image is its first image file that loads; rows without one
+(no path, missing file, corrupt file) get a zero vector, has_image = False and the reason
+in image_status. Identical image files shared by many posts are encoded once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.device import resolve_device
+from pipeline.features import registry
+from pipeline.features.alignment import CCAAlignment
+from pipeline.features.images import NO_IMAGE, OK, load_image
+
+META_KEY = b"fnd_meta"
+MIN_ALIGNMENT_PAIRS = 10
+
+
+def encoder_input(df: pd.DataFrame) -> list[str]:
+    titles = df["title"].fillna("").str.strip()
+    return [f"{t}\n{b}" if t else b for t, b in zip(titles, df["text"].fillna(""))]
+
+
+def load_row_images(df: pd.DataFrame, data_root: Path) -> tuple[list[str | None], list[str], dict]:
+    """For each row: the relative path of its first loadable image (or None) and a status;
+    plus {path: PIL image} for every distinct loadable file."""
+    loaded: dict[str, object] = {}
+    status_of: dict[str, str] = {}
+    chosen, statuses = [], []
+    for paths in df["image_paths"]:
+        pick, status = None, NO_IMAGE
+        for rel in list(paths if paths is not None else []):
+            if rel not in status_of:
+                path = Path(rel) if Path(rel).is_absolute() else data_root / rel
+                image, status_of[rel] = load_image(path)
+                if image is not None:
+                    loaded[rel] = image
+            status = status_of[rel]
+            if status == OK:
+                pick = rel
+                break
+        chosen.append(pick)
+        statuses.append(status)
+    return chosen, statuses, loaded
+
+
+def _rows(matrix: np.ndarray | None, n: int):
+    return [None] * n if matrix is None else list(matrix)
+
+
+def _vector_column(rows: list, dim: int) -> pa.Array:
+    return pa.array([None if r is None else np.asarray(r, np.float32) for r in rows], type=pa.list_(pa.float32(), dim))
+
+
+def embed_articles(
+    df: pd.DataFrame,
+    data_root: Path,
+    *,
+    text: str = registry.DEFAULTS["text"],
+    image: str = registry.DEFAULTS["image"],
+    joint: str = registry.DEFAULTS["joint"],
+    device: str = "auto",
+    batch_size: int = 64,
+    image_batch_size: int = 32,
+    align_dim: int = 128,
+    progress: bool = True,
+) -> pa.Table:
+    """Encode every article; returns a table keyed by id with metadata under META_KEY."""
+    dev = resolve_device(device)
+    texts = encoder_input(df)
+    n = len(df)
+
+    text_enc, text_info = registry.text_encoder(text, dev)
+    text_vecs = text_enc.encode(texts, batch_size=batch_size, progress=progress)
+
+    image_enc, image_info = registry.image_encoder(image, dev)
+    chosen, statuses, loaded = load_row_images(df, Path(data_root))
+    distinct = sorted(loaded)
+    distinct_vecs = image_enc.encode([loaded[p] for p in distinct], batch_size=image_batch_size, progress=progress)
+    position = {p: i for i, p in enumerate(distinct)}
+    has_image = np.array([c is not None for c in chosen])
+    image_vecs = np.zeros((n, image_enc.dim), np.float32)
+    for row, path in enumerate(chosen):
+        if path is not None:
+            image_vecs[row] = distinct_vecs[position[path]]
+
+    joint_enc, joint_info = registry.joint_encoder(joint, dev)
+    joint_meta: dict = {}
+    clip_text = clip_image = None
+    if joint_enc is not None:
+        clip_text = joint_enc.encode_text(texts, batch_size=batch_size, progress=progress)
+        clip_distinct = joint_enc.encode_image([loaded[p] for p in distinct], image_batch_size, progress)
+        clip_image = np.zeros((n, clip_text.shape[1]), np.float32)
+        for row, path in enumerate(chosen):
+            if path is not None:
+                clip_image[row] = clip_distinct[position[path]]
+    else:
+        pairs = has_image & (df["split"] == "train").to_numpy()
+        if pairs.sum() >= MIN_ALIGNMENT_PAIRS:
+            align = CCAAlignment.fit(text_vecs[pairs], image_vecs[pairs], dim=align_dim)
+            clip_text = align.text(text_vecs)
+            clip_image = np.where(has_image[:, None], align.image(image_vecs), 0).astype(np.float32)
+            joint_meta = {"fitted_on_train_pairs": int(pairs.sum()), "dim": int(clip_text.shape[1]),
+                          "top_canonical_correlations": [round(float(c), 4) for c in align.correlations[:5]]}
+        else:
+            joint_meta = {"unavailable": f"only {int(pairs.sum())} train text-image pairs "
+                          f"(< {MIN_ALIGNMENT_PAIRS}); clip_text/clip_image are null"}
+    joint_dim = 0 if clip_text is None else clip_text.shape[1]
+
+    meta = {
+        "encoders": {"text": text_info.to_dict(), "image": image_info.to_dict(), "joint": joint_info.to_dict()},
+        "substitutes": [
+            f"{i.name} stands in for {i.substitute_for}" for i in (text_info, image_info, joint_info) if i.substitute_for
+        ],
+        "joint_alignment": joint_meta,
+        "dims": {"text": text_enc.dim, "image": image_enc.dim, "clip": joint_dim},
+        "rows": n,
+        "distinct_image_files_encoded": len(distinct),
+        "image_status": dict(Counter(statuses)),
+        "texts_truncated_to_max_length": getattr(text_enc, "truncated", 0),
+        "device": dev.type,
+    }
+    table = pa.table(
+        {
+            "id": pa.array(df["id"], pa.string()),
+            "text": _vector_column(list(text_vecs), text_enc.dim),
+            "image": _vector_column(list(image_vecs), image_enc.dim),
+            "clip_text": _vector_column(_rows(clip_text, n), joint_dim),
+            "clip_image": _vector_column(_rows(clip_image, n), joint_dim),
+            "has_image": pa.array(has_image, pa.bool_()),
+            "image_status": pa.array(statuses, pa.string()),
+        }
+    )
+    return table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+
+
+def read_meta(table_or_path) -> dict:
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(table_or_path) if isinstance(table_or_path, (str, Path)) else table_or_path.schema
+    return json.loads(schema.metadata[META_KEY])
+
+
+def vectors(table: pa.Table, column: str) -> np.ndarray:
+    """A fixed-size-list column as an (n, dim) float32 matrix (nulls become zeros)."""
+    col = table.column(column).combine_chunks()
+    dim = col.type.list_size
+    flat = col.fill_null(pa.scalar([0.0] * dim, col.type)).flatten().to_numpy(zero_copy_only=False)
+    return flat.reshape(len(col), dim).astype(np.float32)

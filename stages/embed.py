@@ -1,0 +1,25 @@
+"""Stage embed: articles -> data/processed/<dataset>/embeddings.parquet + embed_report.json."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pyarrow.parquet as pq
+
+from pipeline import config
+from pipeline.features.embed import embed_articles, read_meta
+
+
+def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
+    cfg = dict(params.get("embed", {}))
+    articles = pq.read_table(config.articles_path(dataset)).to_pandas()
+    start = time.perf_counter()
+    table = embed_articles(articles, config.data_root(params, data_root), **cfg)
+    out = config.embeddings_path(dataset)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out)
+    meta = read_meta(table)
+    (out.parent / "embed_report.json").write_text(json.dumps(meta, indent=2) + "\n")
+    meta["seconds"] = round(time.perf_counter() - start, 2)
+    return meta
