@@ -1,0 +1,118 @@
+"""Embedding on real posts and images: shapes, determinism, the no-image mask, alignment."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import torch
+
+from pipeline.data.ingest import ingest
+from pipeline.features import registry
+from pipeline.features.alignment import CCAAlignment
+from pipeline.features.embed import embed_articles, read_meta, vectors
+from pipeline.features.images import CORRUPT, MISSING, NO_IMAGE, OK, load_image
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def articles(mediaeval_root):
+    df, _ = ingest("mediaeval2016", mediaeval_root)
+    return df
+
+
+@pytest.fixture(scope="module")
+def table(articles, mediaeval_root):
+    return embed_articles(articles, mediaeval_root, progress=False)
+
+
+def test_shapes_and_keys(table, articles):
+    assert table.column("id").to_pylist() == articles["id"].tolist()
+    meta = read_meta(table)
+    assert vectors(table, "text").shape == (len(articles), 384)
+    assert vectors(table, "image").shape == (len(articles), 1280)
+    dim = meta["dims"]["clip"]
+    assert 0 < dim <= 128
+    assert vectors(table, "clip_text").shape == vectors(table, "clip_image").shape == (len(articles), dim)
+    norms = np.linalg.norm(vectors(table, "text"), axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
+
+
+def test_substitutes_are_labelled(table):
+    meta = read_meta(table)
+    assert meta["encoders"]["joint"]["substitute_for"].startswith("CLIP ViT-B/32")
+    assert meta["joint_alignment"]["fitted_on_train_pairs"] > 0
+    assert any("minilm stands in for" in s for s in meta["substitutes"])
+
+
+def test_deterministic(articles, mediaeval_root, table):
+    again = embed_articles(articles.iloc[:12], mediaeval_root, progress=False)
+    for column in ("text", "image"):
+        np.testing.assert_array_equal(vectors(again, column), vectors(table, column)[:12])
+
+
+def test_text_embedding_is_semantic(table, articles):
+    """Two posts about the same image are closer than posts about different events."""
+    text = vectors(table, "text")
+    events = articles["event"].to_numpy()
+    sims = text @ text.T
+    same = sims[events[:, None] == events[None, :]].mean()
+    other = sims[events[:, None] != events[None, :]].mean()
+    assert same > other + 0.05
+
+
+def test_missing_and_corrupt_images_become_a_mask(articles, mediaeval_root, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(mediaeval_root, root)
+    rows = articles.iloc[:4].copy()
+    good = rows["image_paths"].iloc[0][0]
+    corrupt = root / "mediaeval2016/images_train/corrupt.jpg"
+    corrupt.write_bytes(b"not a jpeg at all")
+    rows["image_paths"] = [[good], ["mediaeval2016/images_train/gone.jpg"], ["mediaeval2016/images_train/corrupt.jpg"], []]
+    out = embed_articles(rows, root, progress=False)
+    assert out.column("image_status").to_pylist() == [OK, MISSING, CORRUPT, NO_IMAGE]
+    assert out.column("has_image").to_pylist() == [True, False, False, False]
+    image = vectors(out, "image")
+    assert np.abs(image[1:]).sum() == 0 and np.abs(image[0]).sum() > 0
+
+
+def test_load_image_statuses(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG truncated")
+    assert load_image(tmp_path / "nope.jpg") == (None, MISSING)
+    assert load_image(bad) == (None, CORRUPT)
+
+
+def test_alignment_recovers_a_shared_signal():
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=(200, 4))
+    text = shared @ rng.normal(size=(4, 30)) + 0.1 * rng.normal(size=(200, 30))
+    image = shared @ rng.normal(size=(4, 50)) + 0.1 * rng.normal(size=(200, 50))
+    align = CCAAlignment.fit(text[:150], image[:150], dim=4)
+    assert align.correlations.min() > 0.9
+    # held-out pairs: each text is closest to its own image
+    sims = align.text(text[150:]) @ align.image(image[150:]).T
+    assert (sims.argmax(1) == np.arange(50)).mean() > 0.8
+
+
+def test_too_few_pairs_leaves_joint_vectors_null(articles, mediaeval_root):
+    rows = articles.iloc[:6].copy()
+    rows["split"] = "test"  # no train pairs at all
+    out = embed_articles(rows, mediaeval_root, progress=False)
+    assert out.column("clip_text").null_count == 6
+    assert "unavailable" in read_meta(out)["joint_alignment"]
+
+
+def test_unknown_encoder_names_are_clear_errors():
+    with pytest.raises(KeyError, match="unknown text encoder"):
+        registry.text_encoder("bert-large-nonsense", CPU)
+    with pytest.raises(registry.EncoderLoadError, match="No model hub is reachable"):
+        registry.text_encoder("hf:/nonexistent/model/dir", CPU)
+
+
+def test_vectors_fill_nulls_with_zeros():
+    table = pa.table({"v": pa.array([None, [1.0, 2.0]], pa.list_(pa.float32(), 2))})
+    np.testing.assert_array_equal(vectors(table, "v"), [[0, 0], [1, 2]])

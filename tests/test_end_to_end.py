@@ -1,0 +1,107 @@
+"""The whole chain on a tiny real slice: `dvc repro` in a scratch copy of the project, a
+second `dvc repro` that does nothing, and the CLI's handling of bad requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _run(args, cwd):
+    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("FND_DATA_ROOT", None)
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, mediaeval_root):
+    """A scratch git + DVC project with this repo's pipeline, reading the tiny slice."""
+    work = tmp_path_factory.mktemp("project")
+    shutil.copy(ROOT / "dvc.yaml", work)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data_root"] = str(mediaeval_root)
+    params["datasets"] = {"mediaeval2016": "mediaeval2016"}
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    for tree in ("pipeline", "stages"):
+        shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"], [str(BIN / "dvc"), "config", "core.analytics", "false"]):
+        assert _run(cmd, work).returncode == 0
+    first = _run([str(BIN / "dvc"), "repro"], work)
+    assert first.returncode == 0, first.stdout + first.stderr
+    return work
+
+
+def test_repro_produces_metrics_for_every_stage(project):
+    metrics = json.loads((project / "metrics/logreg/mediaeval2016.json").read_text())
+    test = metrics["test"]
+    assert test["counts"]["n"] == 20 and 0 <= test["accuracy"] <= 1 and test["auc"] is not None
+    assert metrics["selection"][0]["C"] in yaml.safe_load((project / "params.yaml").read_text())["train"]["logreg"]["C_grid"]
+    assert any("stands in for" in s for s in metrics["substitutes"])
+    report = json.loads((project / "data/interim/mediaeval2016/ingest_report.json").read_text())
+    assert report["rows_kept"] == 80 and set(report["label_counts"]) == {"train", "val", "test"}
+    predictions = pd.read_parquet(project / "models/logreg/mediaeval2016/predictions.parquet")
+    articles = pd.read_parquet(project / "data/interim/mediaeval2016/articles.parquet")
+    assert sorted(predictions["id"]) == sorted(articles["id"])
+    for plot in ("roc", "precision_recall", "confusion"):
+        assert (project / f"metrics/plots/logreg/mediaeval2016/{plot}.csv").stat().st_size > 0
+
+
+def test_second_repro_is_a_no_op(project):
+    again = _run([str(BIN / "dvc"), "repro"], project)
+    assert again.returncode == 0
+    assert "Running stage" not in again.stdout
+    assert "is up to date" in again.stdout or "didn't change" in again.stdout
+
+
+def test_train_param_change_reruns_only_training(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["logreg"]["C_grid"] = [0.1]
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    out = _run([str(BIN / "dvc"), "repro"], project)
+    assert out.returncode == 0, out.stderr
+    ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
+    assert ran == {"train@logreg-mediaeval2016", "evaluate@logreg-mediaeval2016"}
+
+
+runner = CliRunner()
+
+
+def test_cli_lists_every_adapter():
+    result = runner.invoke(app, ["datasets", "--data-root", str(ROOT / "data/raw"), "--params", str(ROOT / "params.yaml")])
+    assert result.exit_code == 0
+    for name in ("mediaeval2016", "politifact", "llmfake", "pheme", "weibo", "liar", "twitter15_16", "generic"):
+        assert name in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ingest", "nosuchdata"], "unknown dataset adapter 'nosuchdata'"),
+        (["ingest", "mediaeval2016", "--data-root", "/nonexistent"], "/nonexistent/mediaeval2016 does not exist"),
+        (["ingest"], "name at least one dataset"),
+        (["train", "nosuchmethod", "mediaeval2016"], "unknown method 'nosuchmethod'"),
+    ],
+)
+def test_cli_errors_are_one_clear_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / "params.yaml", tmp_path)
+    (tmp_path / "data/interim/mediaeval2016").mkdir(parents=True)
+    pd.DataFrame({"id": ["1"], "split": ["train"], "label": [1]}).to_parquet(tmp_path / "data/interim/mediaeval2016/articles.parquet")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
