@@ -107,7 +107,7 @@ def test_repeated_news_id_reaches_ingest_as_duplicate(llmfake):
 
 def test_group_split_keeps_article_and_rewrites_together(llmfake):
     df, report = llmfake
-    assert report.split_method.startswith("stratified by group _group: 20% test")
+    assert report.split_method.startswith("stratified by group: 20% test")
     assert set(df["split"]) == {"train", "val", "test"}
     assert df["id"].is_unique
     group = df["extra"].map(lambda e: f"{e['subset']}:{e['news_id']}" if "news_id" in e else None).fillna(df["id"])

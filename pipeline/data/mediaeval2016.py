@@ -5,6 +5,8 @@ Labels: fake -> 1, real -> 0 (humor, absent from the clean copy, would count as 
 MediaEval). `image_id` may list several ids; each resolves to a file in images_{split}/
 whatever its extension. Posts whose image ids have no file keep an empty image list and
 are counted as 'no image file' (the embed stage gives them a no-image mask).
+Posts sharing an image are near-duplicates (retweets, copies), so the image id is the
+split group: validation is carved from train by image, never splitting one image's posts.
 """
 
 from __future__ import annotations
@@ -67,6 +69,6 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
                     split=split,
                     extra={"username": rec.get("username"), "image_id": rec["image_id"]},
                 )
-                | {"_loc": loc}
+                | {"_loc": loc, "_group": image_ids[0] if image_ids else f"post:{rec['post_id']}"}
             )
     return rows

@@ -77,7 +77,7 @@ def assign_splits(
     else:
         is_test = _stratified(df["label"], test_frac, seed, groups)
         split = pd.Series(np.where(is_test, "test", "train"), index=df.index)
-        method = f"stratified{' by group ' + group_col if group_col else ''}: {test_frac:.0%} test, seed {seed}"
+        method = f"stratified{' by group' if group_col else ''}: {test_frac:.0%} test, seed {seed}"
 
     train = split.eq("train").to_numpy()
     if split.eq("val").any():
@@ -91,7 +91,7 @@ def assign_splits(
     else:
         sub_groups = sub[group_col] if group_col else None
         is_val = _stratified(sub["label"], val_frac, seed, sub_groups)
-        method += f"; validation: stratified {val_frac:.0%} of train, seed {seed}"
+        method += f"; validation: stratified{' by group' if group_col else ''} {val_frac:.0%} of train, seed {seed}"
     values = split.to_numpy(dtype=object)
     values[train_idx[is_val]] = "val"
     return pd.Series(values, index=df.index), method
