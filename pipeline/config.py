@@ -26,10 +26,6 @@ def articles_path(dataset: str) -> Path:
     return Path("data/interim") / dataset / "articles.parquet"
 
 
-def ingest_report_path(dataset: str) -> Path:
-    return Path("data/interim") / dataset / "ingest_report.json"
-
-
 def embeddings_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "embeddings.parquet"
 

@@ -65,7 +65,7 @@ def test_csv_with_splits_times_and_images(tmp_path):
     shutil.copy(IMAGE, tmp_path / "mine" / "img" / "a.jpg")
     rows[0]["picture"] = "img/a.jpg; img/gone.jpg"
     rows[1]["picture"] = "img/gone.jpg"
-    path = write_csv(tmp_path / "mine" / "claims.csv", rows)
+    write_csv(tmp_path / "mine" / "claims.csv", rows)
     columns = COLUMNS | {"split": "part", "timestamp": "when", "image_paths": "picture"}
     df, report = run(tmp_path, "mine/claims.csv", columns)
 

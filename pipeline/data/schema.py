@@ -140,7 +140,3 @@ def to_frame(rows: list[dict], dataset: str) -> pd.DataFrame:
 
 def to_table(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df[COLUMNS], schema=ARTICLE_SCHEMA, preserve_index=False)
-
-
-def read_articles(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path)
