@@ -87,6 +87,21 @@ def embed(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PAR
 
 
 @app.command()
+def semantics(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> None:
+    """Sentences, entities, AMR graphs (PENMAN) and Wikipedia evidence links per article."""
+    from stages import semantics as stage
+
+    try:
+        report = stage.run(dataset, config.load_params(params), data_root)
+    except USER_ERRORS as err:
+        _fail(err)
+    linking = report["entity_linking"]
+    typer.echo(f"{dataset}: {report['docs']} docs in {report['seconds']}s ({report['docs_per_s']} docs/s); "
+               f"status {report['status']}; entity names linked {linking.get('linked', 0)}/{linking.get('entity names', 0)} "
+               f"({linking['fraction_linked']})")
+
+
+@app.command()
 def train(method: str, dataset: str, params: Path = PARAMS) -> None:
     """Train METHOD on DATASET with validation-based model selection, for every configured seed."""
     from stages import train as stage

@@ -30,6 +30,10 @@ def embeddings_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "embeddings.parquet"
 
 
+def semantics_path(dataset: str) -> Path:
+    return Path("data/processed") / dataset / "semantics.parquet"
+
+
 def model_dir(method: str, dataset: str) -> Path:
     return Path("models") / method / dataset
 

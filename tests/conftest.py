@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -34,9 +35,22 @@ def _slice_mediaeval(dst: Path, train_posts: int, test_posts: int) -> None:
             writer.writerows(rows)
 
 
+KB_TITLES = ["Barack Obama", "Boston", "Donald Trump", "Mercury (planet)", "New York City", "Statue of Liberty", "United States"]
+
+
+def _slice_kb(dst: Path) -> None:
+    """A 500-title real slice of the Wikipedia KB: every 20th title plus a few the tests name."""
+    entries = json.loads((DEFAULT_DATA / "wikipedia" / "summaries_en.json").read_text(encoding="utf-8"))
+    titles = sorted(entries)[::20] + [t for t in KB_TITLES if t in entries]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(json.dumps({t: entries[t] for t in titles}), encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def mediaeval_root(tmp_path_factory) -> Path:
-    """Data root holding 60 real train and 20 real test MediaEval posts with their images."""
+    """Data root holding 60 real train and 20 real test MediaEval posts with their images,
+    and a 500-title slice of the Wikipedia KB."""
     root = tmp_path_factory.mktemp("data_root")
     _slice_mediaeval(root / "mediaeval2016", train_posts=60, test_posts=20)
+    _slice_kb(root / "wikipedia" / "summaries_en.json")
     return root
