@@ -156,3 +156,21 @@ def test_amrlib_sentence_graphs_join_into_one_document():
     assert joined.top == "d"
     assert ("s1w", ":ARG1", "s1g") in joined.triples and ("s1g", ":ARG0", "s1b") in joined.triples
     assert ("d", ":snt2", "s2s") in joined.triples
+
+
+def test_stage_labels_the_substitute_in_the_parquet(tmp_path, monkeypatch, mediaeval_root):
+    import pyarrow.parquet as pq
+
+    from pipeline.data.schema import to_table
+    from pipeline.features.embed import read_meta
+    from stages import semantics as stage
+
+    monkeypatch.chdir(tmp_path)
+    df, _ = ingest("mediaeval2016", mediaeval_root)
+    (tmp_path / "data/interim/mediaeval2016").mkdir(parents=True)
+    pq.write_table(to_table(df.iloc[:5]), tmp_path / "data/interim/mediaeval2016/articles.parquet")
+    report = stage.run("mediaeval2016", {"data_root": str(mediaeval_root), "semantics": {}})
+    meta = read_meta(tmp_path / "data/processed/mediaeval2016/semantics.parquet")
+    assert meta["amr_source"] == amr.SUBSTITUTE == report["amr_source"]
+    kb_titles = json.loads((mediaeval_root / "wikipedia/summaries_en.json").read_text(encoding="utf-8"))
+    assert meta["knowledge_base"]["titles"] == len(kb_titles)
