@@ -21,3 +21,4 @@ test:
 
 bench:
 	python benchmarks/embed_throughput.py
+	python benchmarks/similarity_graph.py

@@ -101,6 +101,36 @@ def semantics(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path =
                f"({linking['fraction_linked']})")
 
 
+@app.command("similarity-graph")
+def similarity_graph(dataset: str, params: Path = PARAMS) -> None:
+    """Cross-modal similarity graph over all posts (five similarity types, threshold θ)."""
+    from stages import graphs as stage
+
+    try:
+        stats = stage.run_similarity(dataset, config.load_params(params))
+    except USER_ERRORS as err:
+        _fail(err)
+    if stats["built"]:
+        typer.echo(f"{dataset}: {stats['edges']} edges at θ={stats['theta']}, average degree {stats['average_degree']}, "
+                   f"{stats['isolated_nodes']} isolated of {stats['nodes']} nodes")
+    else:
+        typer.echo(f"{dataset}: similarity graph not built: {stats['reason']}")
+
+
+@app.command()
+def graphs(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> None:
+    """Propagation, sentence-entity and WikiAMR graphs per article."""
+    from stages import graphs as stage
+
+    try:
+        stats = stage.run_structure(dataset, config.load_params(params), data_root)
+    except USER_ERRORS as err:
+        _fail(err)
+    for name in ("propagation", "sentence_entity", "wikiamr"):
+        typer.echo(f"{dataset} {name}: {stats[name].get('graphs', 0)} graphs, {stats[name].get('nodes', 0)} nodes, "
+                   f"{stats[name].get('edges', 0)} edges")
+
+
 @app.command()
 def train(method: str, dataset: str, params: Path = PARAMS) -> None:
     """Train METHOD on DATASET with validation-based model selection, for every configured seed."""

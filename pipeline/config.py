@@ -34,6 +34,14 @@ def semantics_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "semantics.parquet"
 
 
+def graphs_dir(dataset: str) -> Path:
+    return Path("data/processed") / dataset / "graphs"
+
+
+def graph_stats_path(dataset: str, name: str) -> Path:
+    return Path("metrics/graphs") / dataset / f"{name}.json"
+
+
 def model_dir(method: str, dataset: str) -> Path:
     return Path("models") / method / dataset
 

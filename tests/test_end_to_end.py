@@ -77,6 +77,18 @@ def test_train_param_change_reruns_only_training(project):
     assert ran == {"train@logreg-mediaeval2016", "evaluate@logreg-mediaeval2016"}
 
 
+def test_theta_change_reruns_only_the_similarity_graph(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["graphs"]["similarity"]["theta"] = 0.9
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    out = _run([str(BIN / "dvc"), "repro"], project)
+    assert out.returncode == 0, out.stderr
+    ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
+    assert ran == {"similarity_graph@mediaeval2016"}
+    stats = json.loads((project / "metrics/graphs/mediaeval2016/similarity.json").read_text())
+    assert stats["theta"] == 0.9 and stats["built"]
+
+
 runner = CliRunner()
 
 
