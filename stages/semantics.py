@@ -23,12 +23,13 @@ def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     articles = pq.read_table(config.articles_path(dataset)).to_pandas()
     kb_path = root / cfg.get("kb", "wikipedia/summaries_en.json")
     kb = KnowledgeBase.load(kb_path, min_similarity=cfg.get("link_min_similarity", 0.85))
-    encoder, encoder_info = registry.text_encoder(cfg.get("link_encoder", "minilm"), resolve_device(cfg.get("device", "auto")))
+    device = resolve_device(cfg.get("device", "auto"))
+    encoder, encoder_info = registry.text_encoder(cfg.get("link_encoder", "minilm"), device)
     kb.embed_titles(encoder)
     amr_setting = cfg.get("amr", "dependency")
     parser = None
     if amr_setting.startswith("amrlib:"):
-        parser = amr.AmrlibParser(amr_setting[len("amrlib:"):], device=str(resolve_device(cfg.get("device", "auto"))))
+        parser = amr.AmrlibParser(amr_setting[len("amrlib:"):], device=str(device))
     elif amr_setting != "dependency":
         raise ValueError(f"semantics.amr must be 'dependency' or 'amrlib:<model folder>', got {amr_setting!r}")
 
