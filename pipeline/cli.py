@@ -101,6 +101,25 @@ def semantics(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path =
                f"({linking['fraction_linked']})")
 
 
+@app.command()
+def llm(dataset: str, params: Path = PARAMS) -> None:
+    """LLM veracity pseudo labels with confidence, zero-shot labels and intents (cached, resumable)."""
+    from pipeline.llm.backends import LLMUnavailable
+    from stages import llm as stage
+
+    try:
+        report = stage.run(dataset, config.load_params(params))
+    except (*USER_ERRORS, LLMUnavailable) as err:
+        _fail(err)
+    for task, counts in report["tasks"].items():
+        typer.echo(f"{dataset} {task}: {counts['requests']} requests ({counts['distinct']} distinct texts), {counts['from_cache']} from cache, "
+                   f"{counts['computed']} computed ({counts['items_per_s']} items/s), {counts['truncated']} truncated")
+    quality = report["validation_quality"].get("veracity", {})
+    if "accuracy" in quality:
+        typer.echo(f"{dataset} pseudo labels on val: accuracy {quality['accuracy']}, "
+                   f"top 5% accuracy {quality['top_5pct_accuracy']}, ECE {quality['ece_10_bins']}")
+
+
 @app.command("similarity-graph")
 def similarity_graph(dataset: str, params: Path = PARAMS) -> None:
     """Cross-modal similarity graph over all posts (five similarity types, threshold θ)."""
@@ -141,7 +160,10 @@ def train(method: str, dataset: str, params: Path = PARAMS) -> None:
     except USER_ERRORS as err:
         _fail(err)
     for record in records:
-        typer.echo(f"{method}/{dataset} seed {record['seed']}: selected {record['selected']}")
+        if "not_applicable" in record:
+            typer.echo(f"{method}/{dataset}: not applicable: {record['not_applicable']}")
+        else:
+            typer.echo(f"{method}/{dataset} seed {record['seed']}: selected {record.get('selected', record.get('selected_epoch'))}")
 
 
 @app.command()
@@ -153,6 +175,9 @@ def evaluate(method: str, dataset: str) -> None:
         metrics = stage.run(method, dataset)
     except USER_ERRORS as err:
         _fail(err)
+    if "not_applicable" in metrics:
+        typer.echo(f"{method}/{dataset}: not applicable: {metrics['not_applicable']}")
+        return
     test = metrics.get("test", {})
     typer.echo(f"{method}/{dataset} test: accuracy {test.get('accuracy', float('nan')):.4f}, "
                f"macro-F1 {test.get('macro_f1', float('nan')):.4f}, AUC {test.get('auc')}")

@@ -34,6 +34,10 @@ def semantics_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "semantics.parquet"
 
 
+def llm_path(dataset: str) -> Path:
+    return Path("data/processed") / dataset / "llm.parquet"
+
+
 def graphs_dir(dataset: str) -> Path:
     return Path("data/processed") / dataset / "graphs"
 

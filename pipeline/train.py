@@ -1,6 +1,8 @@
-"""Shared training: join articles and embeddings by id, fit a method on train with
-validation-based selection, predict every split. The test split is never looked at here
-except to write its predictions."""
+"""Shared training: join a dataset's artifacts by article id into `MethodInputs` (test labels
+hidden), fit a method on train with validation-based selection, predict every split.
+
+A method named in params `train.<name>` with a `method:` key is a variant of that method
+with other settings (the ablations); `mask_rate` reaches GLPN-LLM from the top-level key."""
 
 from __future__ import annotations
 
@@ -9,42 +11,86 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipeline.features.embed import read_meta, vectors
+from pipeline.graphs.io import load_graphs
 from pipeline.models.baselines import LogRegDetector
+from pipeline.models.glpn import GCNLPDetector, GLPNDetector
+from pipeline.models.inputs import MethodInputs, hide_test_labels
+from pipeline.models.llm_only import LLMOnlyDetector
+from pipeline.models.mlp import MLPDetector
+from pipeline.models.mmfnd import MMFNDDetector
 
-METHODS = {"logreg": LogRegDetector}
+METHODS = {cls.name: cls for cls in (LogRegDetector, MLPDetector, LLMOnlyDetector, GCNLPDetector, GLPNDetector, MMFNDDetector)}
+
+# Inputs each method cannot run without; a dataset lacking one is reported as not applicable.
+REQUIRES = {
+    "glpn": ("clip_text", "clip_image", "edge_index", "llm_prob_fake"),
+    "gcn_lp": ("clip_text", "clip_image", "edge_index"),
+    "mmfnd": ("image", "clip_text", "clip_image"),
+    "llm_only": ("llm_prob_fake",),
+}
 
 
-def load_features(articles: pd.DataFrame, embeddings_file) -> tuple[pd.DataFrame, np.ndarray, dict]:
-    """Rows of `articles` with their feature matrix (text, plus image and has_image when the
-    dataset has any image), joined by id. An article without embeddings is an error."""
+class NotApplicable(Exception):
+    """The dataset lacks an input the method needs (e.g. images for MMFND)."""
+
+
+def resolve_method(name: str, train_params: dict) -> tuple[str, dict]:
+    """(base method, its settings) for a method or a variant defined in params."""
+    settings = dict(train_params.get(name, {}))
+    base = settings.pop("method", name)
+    if base not in METHODS:
+        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)} or a train.<name> section with 'method:'")
+    return base, settings
+
+
+def _column(table, name: str) -> np.ndarray | None:
+    return None if name not in table.column_names or table.column(name).null_count == table.num_rows else vectors(table, name)
+
+
+def load_inputs(articles: pd.DataFrame, embeddings_file, similarity_file=None, llm_file=None) -> tuple[MethodInputs, dict]:
+    """Every artifact joined to `articles` by id; a missing id is an error, never a row shift."""
     table = pq.read_table(embeddings_file)
     position = {key: i for i, key in enumerate(table.column("id").to_pylist())}
     missing = [key for key in articles["id"] if key not in position]
     if missing:
         raise ValueError(f"{embeddings_file}: no embeddings for {len(missing)} article id(s), e.g. {missing[:3]}; re-run embed")
     rows = np.array([position[key] for key in articles["id"]])
-    has_image = np.asarray(table.column("has_image").to_pylist(), dtype=bool)
-    parts = [vectors(table, "text")]
-    if has_image.any():
-        parts += [vectors(table, "image"), has_image[:, None].astype(np.float32)]
-    return articles.reset_index(drop=True), np.hstack(parts)[rows], read_meta(table)
+    has_image = np.asarray(table.column("has_image").to_pylist(), dtype=bool)[rows]
+    inputs = {name: None if (matrix := _column(table, name)) is None else matrix[rows]
+              for name in ("text", "image", "clip_text", "clip_image")}
+    if not has_image.any():
+        inputs["image"] = None
+    inputs["has_image"] = has_image
+    if similarity_file is not None and (graph := load_graphs(similarity_file).get("all")) is not None:
+        node = {key: i for i, key in enumerate(graph.node_ids)}
+        order = np.array([node[key] for key in articles["id"]])  # graph node -> article row
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        inputs["edge_index"] = inverse[graph.edge_index.numpy()]
+        inputs["edge_weight"] = graph.edge_weight.numpy()
+    if llm_file is not None:
+        llm = pq.read_table(llm_file).to_pandas().set_index("id")
+        missing = [key for key in articles["id"] if key not in llm.index]
+        if missing:
+            raise ValueError(f"{llm_file}: no LLM row for {len(missing)} article id(s), e.g. {missing[:3]}; re-run llm")
+        llm = llm.loc[articles["id"]]
+        inputs["llm_prob_fake"] = llm["veracity_prob_fake"].to_numpy(dtype=float)
+        inputs["llm_zero_shot"] = llm["zero_shot_label"].fillna(-1).to_numpy(dtype=np.int64)
+    meta = read_meta(table)
+    data = MethodInputs(ids=articles["id"].tolist(), split=articles["split"].to_numpy(),
+                        y=hide_test_labels(articles["split"], articles["label"]), substitutes=meta.get("substitutes", []), **inputs)
+    return data, meta
 
 
-def train(method: str, articles: pd.DataFrame, embeddings_file, method_params: dict, seed: int):
-    """Returns (fitted model, predictions frame, training record)."""
-    if method not in METHODS:
-        raise KeyError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
-    articles, X, meta = load_features(articles, embeddings_file)
-    y = articles["label"].to_numpy()
-    split = articles["split"].to_numpy()
-    tr, va = split == "train", split == "val"
-    if not tr.any() or not va.any():
-        raise ValueError(f"{method}: need non-empty train and val splits (got {tr.sum()} train, {va.sum()} val)")
-    model = METHODS[method](seed=seed, **method_params)
-    record = model.fit(X[tr], y[tr], X[va], y[va])
-    prob = model.predict_proba(X)
-    predictions = pd.DataFrame(
-        {"id": articles["id"], "split": split, "label": y, "prob_fake": prob, "pred": (prob >= 0.5).astype(int), "seed": seed}
-    )
-    record |= {"seed": seed, "features": int(X.shape[1]), "substitutes": meta.get("substitutes", [])}
-    return model, predictions, record
+def train(method: str, data: MethodInputs, settings: dict, seed: int, device: str = "cpu"):
+    """Returns (fitted model, predictions frame without labels, training record)."""
+    missing = [name for name in REQUIRES.get(method, ()) if getattr(data, name) is None]
+    if missing:
+        raise NotApplicable(f"{method} needs {', '.join(missing)}, which this dataset does not have")
+    if not data.mask("train").any() or not data.mask("val").any():
+        raise ValueError(f"{method}: need non-empty train and val splits")
+    model = METHODS[method](seed=seed, device=device, **settings)
+    record = model.fit(data)
+    prob = np.asarray(model.predict_proba(data), dtype=float)
+    predictions = pd.DataFrame({"id": data.ids, "split": data.split, "prob_fake": prob, "pred": (prob >= 0.5).astype(int), "seed": seed})
+    return model, predictions, record | {"seed": seed, "substitutes": data.substitutes}

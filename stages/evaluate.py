@@ -9,19 +9,26 @@ import pandas as pd
 from pipeline import config
 from pipeline.evaluate import evaluate, plot_data
 
+PLOTS = ("roc", "precision_recall", "confusion")
+
 
 def run(method: str, dataset: str) -> dict:
     model_dir = config.model_dir(method, dataset)
     predictions = pd.read_parquet(model_dir / "predictions.parquet")
     training = json.loads((model_dir / "train.json").read_text())
-    metrics = {"method": method, "dataset": dataset} | evaluate(predictions)
-    metrics["selection"] = [r["selected"] for r in training]
-    metrics["substitutes"] = training[0]["substitutes"]
     out = config.metrics_path(method, dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(metrics, indent=2) + "\n")
     plots = config.plots_dir(method, dataset)
     plots.mkdir(parents=True, exist_ok=True)
-    for name, frame in plot_data(predictions).items():
+    if "not_applicable" in training[0]:
+        metrics = {"method": method, "dataset": dataset, "not_applicable": training[0]["not_applicable"]}
+        frames = {name: pd.DataFrame() for name in PLOTS}
+    else:
+        metrics = {"method": method, "dataset": dataset} | evaluate(predictions)
+        metrics["selection"] = [r.get("selected", {"epoch": r.get("selected_epoch")}) for r in training]
+        metrics["substitutes"] = training[0]["substitutes"]
+        frames = plot_data(predictions)
+    out.write_text(json.dumps(metrics, indent=2) + "\n")
+    for name, frame in frames.items():
         frame.round(6).to_csv(plots / f"{name}.csv", index=False)
     return metrics

@@ -1,4 +1,7 @@
-"""Stage train: <method> on <dataset> -> models/<method>/<dataset>/{model.pkl, predictions.parquet, train.json}."""
+"""Stage train: <method> on <dataset> -> models/<method>/<dataset>/{model.pkl, predictions.parquet, train.json}.
+
+A dataset lacking what a method needs (images for MMFND, a similarity graph for GLPN-LLM)
+gets an empty predictions file and a train.json saying why; evaluate reports it as such."""
 
 from __future__ import annotations
 
@@ -9,20 +12,32 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipeline import config
-from pipeline.train import train
+from pipeline.device import resolve_device
+from pipeline.train import NotApplicable, load_inputs, resolve_method, train
 
 
 def run(method: str, dataset: str, params: dict) -> list[dict]:
     cfg = params.get("train", {})
+    base, settings = resolve_method(method, cfg)
+    if method == "glpn":
+        settings.setdefault("mask_rate", params.get("mask_rate", 0.5))
     articles = pq.read_table(config.articles_path(dataset)).to_pandas()
+    similarity = config.graphs_dir(dataset) / "similarity.pt"
+    data, _ = load_inputs(articles, config.embeddings_path(dataset), similarity if similarity.exists() else None,
+                          config.llm_path(dataset) if config.llm_path(dataset).exists() else None)
+    device = str(resolve_device(cfg.get("device", "auto")))
     out = config.model_dir(method, dataset)
     out.mkdir(parents=True, exist_ok=True)
     predictions, records, models = [], [], {}
-    for seed in cfg.get("seeds", [0]):
-        model, preds, record = train(method, articles, config.embeddings_path(dataset), cfg.get(method, {}), seed)
-        predictions.append(preds)
-        records.append(record)
-        models[seed] = model
+    try:
+        for seed in cfg.get("seeds", [0]):
+            model, preds, record = train(base, data, settings, seed, device)
+            predictions.append(preds.assign(label=articles["label"].to_numpy()))
+            records.append(record | {"method": base, "settings": settings})
+            models[seed] = model
+    except NotApplicable as reason:
+        predictions = [pd.DataFrame(columns=["id", "split", "prob_fake", "pred", "seed", "label"])]
+        records = [{"not_applicable": str(reason), "method": base}]
     with open(out / "model.pkl", "wb") as fh:
         pickle.dump(models, fh)
     pd.concat(predictions).to_parquet(out / "predictions.parquet", index=False)

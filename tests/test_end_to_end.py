@@ -36,7 +36,7 @@ def project(tmp_path_factory, mediaeval_root):
     params["data_root"] = str(mediaeval_root)
     params["datasets"] = {"mediaeval2016": "mediaeval2016"}
     (work / "params.yaml").write_text(yaml.safe_dump(params))
-    for tree in ("pipeline", "stages"):
+    for tree in ("pipeline", "stages", "prompts"):
         shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"], [str(BIN / "dvc"), "config", "core.analytics", "false"]):
         assert _run(cmd, work).returncode == 0
@@ -77,14 +77,27 @@ def test_train_param_change_reruns_only_training(project):
     assert ran == {"train@logreg-mediaeval2016", "evaluate@logreg-mediaeval2016"}
 
 
-def test_theta_change_reruns_only_the_similarity_graph(project):
+def test_mask_rate_sweep_point_reruns_only_glpn(project):
+    for cmd in (["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "base"]):
+        assert _run(cmd, project).returncode == 0  # dvc exp run needs a commit to branch from
+    out = _run([str(BIN / "dvc"), "exp", "run", "-S", "mask_rate=0.3"], project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
+    assert ran == {"train_glpn@mediaeval2016", "evaluate_glpn@mediaeval2016"}
+    record = json.loads((project / "models/glpn/mediaeval2016/train.json").read_text())[0]
+    assert record["params"]["mask_rate"] == 0.3
+
+
+def test_theta_change_reruns_the_graph_and_training_only(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["graphs"]["similarity"]["theta"] = 0.9
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     out = _run([str(BIN / "dvc"), "repro"], project)
     assert out.returncode == 0, out.stderr
     ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"similarity_graph@mediaeval2016"}
+    assert "similarity_graph@mediaeval2016" in ran and "train_glpn@mediaeval2016" in ran
+    upstream = ("ingest", "embed", "llm", "semantics", "graphs@")
+    assert not [stage for stage in ran if stage.startswith(upstream)]
     stats = json.loads((project / "metrics/graphs/mediaeval2016/similarity.json").read_text())
     assert stats["theta"] == 0.9 and stats["built"]
 

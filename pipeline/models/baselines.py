@@ -1,4 +1,4 @@
-"""Baseline detectors over cached embeddings."""
+"""Logistic regression over cached embeddings (text, plus image and has_image where there are images)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from pipeline.models.inputs import MethodInputs
+from pipeline.models.mlp import features
+
 
 class LogRegDetector:
     """Standardised features -> class-balanced logistic regression. The inverse regularisation
@@ -15,7 +18,7 @@ class LogRegDetector:
 
     name = "logreg"
 
-    def __init__(self, C_grid=(0.01, 0.1, 1.0, 10.0), seed: int = 0, max_iter: int = 2000):
+    def __init__(self, C_grid=(0.01, 0.1, 1.0, 10.0), seed: int = 0, device: str = "cpu", max_iter: int = 2000):
         self.C_grid = sorted(C_grid)
         self.seed = seed
         self.max_iter = max_iter
@@ -27,7 +30,10 @@ class LogRegDetector:
             LogisticRegression(C=C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed),
         )
 
-    def fit(self, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> dict:
+    def fit(self, data: MethodInputs) -> dict:
+        X = features(data)
+        train, val = data.mask("train"), data.mask("val")
+        X_train, y_train, X_val, y_val = X[train], data.y[train], X[val], data.y[val]
         scores = {}
         best_C, best_score = None, -1.0
         for C in self.C_grid:
@@ -38,6 +44,6 @@ class LogRegDetector:
                 best_C, best_score, self.model = C, score, model
         return {"selected": {"C": best_C}, "val_macro_f1_by_C": scores}
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, data: MethodInputs) -> np.ndarray:
         """Probability of class 1 (fake) per row."""
-        return self.model.predict_proba(X)[:, 1]
+        return self.model.predict_proba(features(data))[:, 1]

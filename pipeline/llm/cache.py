@@ -1,0 +1,52 @@
+"""Persistent LLM result cache: one SQLite file, one row per (model, backend, prompt version,
+decoding params, text) key. Each batch is committed as soon as it is computed, so a killed
+run loses at most the batch in flight, and a rerun recomputes nothing already stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+
+def cache_key(**parts) -> str:
+    """Stable key from JSON-able parts; the text enters as its own hash."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class ResultCache:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self.db.commit()
+
+    def get_many(self, keys: list[str]) -> dict[str, object]:
+        found = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT key, value FROM results WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            found.update((key, json.loads(value)) for key, value in rows)
+        return found
+
+    def put_many(self, items: dict[str, object]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)",
+                [(key, json.dumps(value, ensure_ascii=False)) for key, value in items.items()],
+            )
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,207 @@
+"""GLPN-LLM: global label propagation with LLM pseudo labels.
+
+One transductive graph holds every post (train, val and test), linked by the cross-modal
+similarity graph. Each node's input is its joint text-image embedding concatenated with a
+two-column label feature (real, fake): the ground-truth one-hot for train nodes, the LLM's
+pseudo label for the most confident `pseudo_top_p` fraction of unlabelled (val + test)
+nodes, zeros elsewhere. A two-layer GCN then propagates features and labels together.
+
+Training uses a global random mask: every epoch a fresh `mask_rate` fraction of the train
+nodes has its label feature zeroed, and the loss is taken on exactly those nodes, so no
+node is trained on a prediction that saw its own label. `mask_rate = 0` is the "without
+mask" ablation: every train node then sees its own label in its input (the GCN self loop)
+and the loss is on all train nodes, which lets the model learn to copy the label feature
+instead of reading the content; the ablation shows why the mask matters.
+
+Validation labels are used for model selection only and never enter the label features;
+test labels are hidden (-1) and never read. `GCNLPDetector` is the same model without LLM
+pseudo labels (GCN label propagation, FCN-LP-like).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch_geometric.nn import GCNConv
+
+from pipeline.models.inputs import MethodInputs
+from pipeline.models.training import BestOnValidation, macro_f1, seed_everything
+
+
+def label_features(data: MethodInputs, top_p: float, use_pseudo: bool) -> np.ndarray:
+    """(N, 2) float32 label features, columns (real, fake).
+
+    Train rows: one-hot of their label. Unlabelled rows (val and test): the LLM pseudo label
+    for the round(top_p × n_unlabelled) rows with the highest confidence max(p, 1 - p),
+    NaN never chosen (ties: the earlier row); zeros for every other row."""
+    features = np.zeros((len(data), 2), np.float32)
+    train = np.flatnonzero(data.mask("train"))
+    features[train, data.y[train]] = 1.0
+    if use_pseudo:
+        for row, label in pseudo_labels(data, top_p).items():
+            features[row, label] = 1.0
+    return features
+
+
+def pseudo_labels(data: MethodInputs, top_p: float) -> dict[int, int]:
+    """{row: LLM label (1 fake, 0 real)} for the top_p most confident unlabelled rows."""
+    if data.llm_prob_fake is None:
+        raise ValueError("GLPN-LLM needs LLM pseudo labels (MethodInputs.llm_prob_fake is None); run the LLM stage or use gcn_lp")
+    if not 0.0 <= top_p <= 1.0:
+        raise ValueError(f"pseudo_top_p must lie in [0, 1], got {top_p}")
+    prob = np.asarray(data.llm_prob_fake, dtype=np.float64)
+    unlabelled = np.flatnonzero(~data.mask("train"))
+    candidates = unlabelled[~np.isnan(prob[unlabelled])]
+    confidence = np.maximum(prob[candidates], 1.0 - prob[candidates])
+    chosen = candidates[np.argsort(-confidence, kind="stable")[: round(top_p * len(unlabelled))]]
+    return {int(row): int(prob[row] > 0.5) for row in chosen}
+
+
+def global_mask(train_idx: torch.Tensor, rate: float, generator: torch.Generator) -> torch.Tensor:
+    """The train nodes whose label features are hidden this epoch: round(rate × n_train)
+    of them drawn uniformly (at least one when rate > 0), none when rate = 0."""
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"mask_rate must lie in [0, 1], got {rate}")
+    if rate == 0.0:
+        return train_idx[:0]
+    count = max(1, round(rate * len(train_idx)))
+    return train_idx[torch.randperm(len(train_idx), generator=generator)[:count]]
+
+
+@dataclass
+class Graph:
+    """Tensors of one transductive graph."""
+
+    x: torch.Tensor            # (N, d) node features
+    labels: torch.Tensor       # (N, 2) label features
+    edge_index: torch.Tensor   # (2, E)
+    edge_weight: torch.Tensor | None
+
+
+def build_graph(data: MethodInputs, top_p: float, use_pseudo: bool, device: str) -> Graph:
+    if data.clip_text is None or data.clip_image is None:
+        raise ValueError("GLPN needs the joint text-image embeddings (MethodInputs.clip_text and clip_image are None)")
+    if data.edge_index is None:
+        raise ValueError("GLPN needs the similarity graph (MethodInputs.edge_index is None)")
+    x = np.hstack([data.clip_text, data.clip_image]).astype(np.float32)
+    weight = None if data.edge_weight is None else torch.as_tensor(data.edge_weight, dtype=torch.float32, device=device)
+    return Graph(
+        x=torch.as_tensor(x, device=device),
+        labels=torch.as_tensor(label_features(data, top_p, use_pseudo), device=device),
+        edge_index=torch.as_tensor(data.edge_index, dtype=torch.long, device=device),
+        edge_weight=weight,
+    )
+
+
+class GLPN(torch.nn.Module):
+    def __init__(self, in_dim: int, hidden: int = 64, dropout: float = 0.5):
+        super().__init__()
+        self.conv1 = GCNConv(in_dim + 2, hidden)
+        self.conv2 = GCNConv(hidden, 2)
+        self.dropout = dropout
+
+    def forward(self, graph: Graph, masked: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (N, 2). `masked`: train nodes whose label features are zeroed (a training
+        step); None keeps every label feature (validation and prediction)."""
+        labels = graph.labels
+        if masked is not None and len(masked):
+            labels = labels.clone()
+            labels[masked] = 0.0                                   # L_i = 0 for i in M
+        h = torch.cat([graph.x, labels], dim=1)                    # H0 = [X ‖ L]
+        # H1 = ReLU(Â H0 W1), Â = D^-1/2 (A + I) D^-1/2 with A the similarity weights
+        h = F.relu(self.conv1(h, graph.edge_index, graph.edge_weight))
+        h = F.dropout(h, p=self.dropout, training=self.training)
+        return self.conv2(h, graph.edge_index, graph.edge_weight)  # Z = Â H1 W2
+
+
+class GLPNDetector:
+    name = "glpn"
+
+    def __init__(
+        self,
+        seed: int = 0,
+        device: str = "cpu",
+        hidden: int = 64,
+        dropout: float = 0.5,
+        lr: float = 0.01,
+        weight_decay: float = 5e-4,
+        epochs: int = 200,
+        patience: int = 30,
+        mask_rate: float = 0.5,
+        pseudo_top_p: float = 0.05,
+        use_pseudo_labels: bool = True,
+    ):
+        self.seed, self.device = seed, device
+        self.params = dict(hidden=hidden, dropout=dropout, lr=lr, weight_decay=weight_decay, epochs=epochs, patience=patience,
+                           mask_rate=mask_rate, pseudo_top_p=pseudo_top_p, use_pseudo_labels=use_pseudo_labels)
+        self.module: GLPN | None = None
+
+    def graph(self, data: MethodInputs) -> Graph:
+        return build_graph(data, self.params["pseudo_top_p"], self.params["use_pseudo_labels"], self.device)
+
+    def fit(self, data: MethodInputs) -> dict:
+        p = self.params
+        train_idx = torch.as_tensor(np.flatnonzero(data.mask("train")))
+        val = data.mask("val")
+        if not len(train_idx) or not val.any():
+            raise ValueError(f"{self.name}: need non-empty train and val splits (got {len(train_idx)} train, {val.sum()} val)")
+        generator = seed_everything(self.seed)
+        graph = self.graph(data)
+        y = torch.as_tensor(data.y, device=self.device)
+        self.module = GLPN(graph.x.shape[1], p["hidden"], p["dropout"]).to(self.device)
+        optimiser = torch.optim.Adam(self.module.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+        best = BestOnValidation(p["patience"])
+        start = time.perf_counter()
+        for epoch in range(p["epochs"]):
+            masked = global_mask(train_idx, p["mask_rate"], generator).to(self.device)
+            target = masked if len(masked) else train_idx.to(self.device)
+            self.module.train()
+            optimiser.zero_grad()
+            F.cross_entropy(self.module(graph, masked)[target], y[target]).backward()
+            optimiser.step()
+            if best.update(epoch, macro_f1(data.y[val], self._prob(graph)[val]), self.module):
+                break
+        epochs_run = epoch + 1
+        seconds = time.perf_counter() - start
+        best.restore(self.module)
+        self.module.cpu()
+        injected = int((graph.labels.sum(1).cpu().numpy() > 0)[~data.mask("train")].sum())
+        return best.record() | {
+            "epochs_run": epochs_run,
+            "seconds_per_epoch": round(seconds / epochs_run, 5),
+            "params": dict(p),
+            "nodes": len(data),
+            "edges": int(graph.edge_index.shape[1]),
+            "pseudo_labels": injected,
+            "masked_per_epoch": len(global_mask(train_idx, p["mask_rate"], torch.Generator())),
+        }
+
+    def _prob(self, graph: Graph) -> np.ndarray:
+        self.module.eval()
+        with torch.no_grad():
+            return torch.softmax(self.module(graph), dim=1)[:, 1].cpu().numpy()
+
+    def predict_proba(self, data: MethodInputs) -> np.ndarray:
+        """P(fake) for every row: one forward with all train labels and pseudo labels visible."""
+        if self.module is None:
+            raise RuntimeError(f"{self.name}: fit before predict_proba")
+        self.module.to(self.device)
+        try:
+            return self._prob(self.graph(data)).astype(np.float64)
+        finally:
+            self.module.cpu()
+
+
+class GCNLPDetector(GLPNDetector):
+    """GCN label propagation without LLM pseudo labels: GLPN with use_pseudo_labels=False."""
+
+    name = "gcn_lp"
+
+    def __init__(self, seed: int = 0, device: str = "cpu", hidden: int = 64, dropout: float = 0.5, lr: float = 0.01,
+                 weight_decay: float = 5e-4, epochs: int = 200, patience: int = 30, mask_rate: float = 0.5):
+        super().__init__(seed, device, hidden=hidden, dropout=dropout, lr=lr, weight_decay=weight_decay, epochs=epochs,
+                         patience=patience, mask_rate=mask_rate, pseudo_top_p=0.0, use_pseudo_labels=False)

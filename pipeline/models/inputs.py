@@ -1,0 +1,56 @@
+"""What the shared train stage hands every detector: one row per article, in article order.
+
+Test labels are hidden before a detector sees the inputs (`y` is -1 on test rows), so no
+method can train on them; validation labels are visible for model selection only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+HIDDEN = -1
+
+
+@dataclass
+class MethodInputs:
+    ids: list[str]
+    split: np.ndarray                     # "train" / "val" / "test" per row
+    y: np.ndarray                         # int64: 1 fake, 0 real, HIDDEN on test rows
+    text: np.ndarray                      # (N, d_text) text-encoder vectors
+    image: np.ndarray | None = None       # (N, d_image) CNN vectors, zeros where no image
+    clip_text: np.ndarray | None = None   # (N, d_clip) joint text vectors
+    clip_image: np.ndarray | None = None  # (N, d_clip) joint image vectors, zeros where no image
+    has_image: np.ndarray | None = None   # (N,) bool
+    edge_index: np.ndarray | None = None  # (2, E) similarity graph, both directions
+    edge_weight: np.ndarray | None = None  # (E,)
+    llm_prob_fake: np.ndarray | None = None  # (N,) LLM P(fake), NaN where the LLM gave none
+    llm_zero_shot: np.ndarray | None = None  # (N,) LLM one-word label 1/0, HIDDEN where none
+    substitutes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.split = np.asarray(self.split)
+        self.y = np.asarray(self.y, dtype=np.int64)
+        n = len(self.ids)
+        for name in ("split", "y", "text", "image", "clip_text", "clip_image", "has_image", "llm_prob_fake", "llm_zero_shot"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"MethodInputs.{name}: {len(value)} rows for {n} articles")
+        if (self.y[self.split == "test"] != HIDDEN).any():
+            raise ValueError("MethodInputs: test labels must be hidden (y = -1 on test rows)")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def mask(self, split: str) -> np.ndarray:
+        return self.split == split
+
+    @property
+    def has_images(self) -> bool:
+        return self.has_image is not None and bool(self.has_image.any())
+
+
+def hide_test_labels(split: np.ndarray, y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y, dtype=np.int64).copy()
+    y[np.asarray(split) == "test"] = HIDDEN
+    return y

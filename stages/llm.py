@@ -1,0 +1,73 @@
+"""Stage llm: articles -> data/processed/<dataset>/llm.parquet + llm_report.json.
+
+Results live in a persistent cache (params llm.cache_dir, outside every DVC out), so a rerun,
+a resumed run after a crash, or a prompt change recomputes only what is missing."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline import config
+from pipeline.device import resolve_device
+from pipeline.features.embed import META_KEY
+from pipeline.llm.annotate import Annotator, assemble
+from pipeline.llm.backends import PACKAGED, PAPER_MODEL, make_backend
+from pipeline.llm.cache import ResultCache
+from pipeline.llm.quality import validation_quality
+
+
+def tasks_for(dataset: str, cfg: dict) -> list[str]:
+    """veracity and zero_shot everywhere; intents only where a method needs them."""
+    tasks = ["veracity", "zero_shot"]
+    if dataset in cfg.get("intents", {}).get("datasets", []):
+        tasks.append("intents")
+    return tasks
+
+
+def provenance(cfg: dict, annotator: Annotator, tasks: list[str]) -> dict:
+    model = cfg.get("model", "smollm2-135m")
+    return {
+        "backend": cfg.get("backend", "transformers"),
+        "model": model,
+        "substitute_for": PAPER_MODEL if model in PACKAGED else None,
+        "prompt_versions": {task: annotator.prompts[task].version for task in tasks},
+        "max_input_tokens": cfg.get("max_input_tokens", 512),
+        "truncation_policy": "article text cut to its first max_input_tokens tokens (or the model context, if smaller)",
+    }
+
+
+def run(dataset: str, params: dict, progress: bool = True, backend_factory=None) -> dict:
+    cfg = params.get("llm", {})
+    articles = pq.read_table(config.articles_path(dataset)).to_pandas()
+    cache = ResultCache(Path(cfg.get("cache_dir", ".cache/llm")) / "results.sqlite")
+    factory = backend_factory or (lambda: make_backend(cfg, str(resolve_device(cfg.get("device", "auto")))))
+    annotator = Annotator(cfg, cache, factory)
+    tasks = tasks_for(dataset, cfg)
+    start = time.perf_counter()
+    results, counts = {}, {}
+    try:
+        for task in tasks:
+            requests, entries, counts[task] = annotator.run_task(task, articles, progress)
+            results[task] = (requests, entries)
+    finally:
+        cache.close()
+    table = assemble(articles, results, annotator.prompts)
+    report = {
+        "dataset": dataset,
+        "articles": len(articles),
+        "tasks": counts,
+        "nulls": {column: table[column].value_counts().to_dict() for column in table if column.endswith("_null_reason")},
+        "validation_quality": validation_quality(articles, table),
+        "seconds": round(time.perf_counter() - start, 2),
+    } | provenance(cfg, annotator, tasks)
+    out = config.llm_path(dataset)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    pq.write_table(arrow.replace_schema_metadata({META_KEY: json.dumps(provenance(cfg, annotator, tasks)).encode()}), out)
+    (out.parent / "llm_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return report

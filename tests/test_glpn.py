@@ -1,0 +1,203 @@
+"""GLPN-LLM: no label leakage through the mask, honest pseudo labels, training on a real slice."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.models.glpn import GCNLPDetector, GLPNDetector, global_mask, label_features, pseudo_labels
+from pipeline.models.inputs import HIDDEN, MethodInputs, hide_test_labels
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLES = ROOT / "data" / "interim" / "mediaeval2016" / "articles.parquet"
+EMBEDDINGS = ROOT / "data" / "processed" / "mediaeval2016" / "embeddings.parquet"
+
+FAST = dict(epochs=5, hidden=16)
+
+
+def synthetic_inputs(n: int = 60, seed: int = 0) -> MethodInputs:
+    """Random unit vectors, a random symmetric graph and a random LLM with some NaN rows."""
+    rng = np.random.default_rng(seed)
+    split = np.array(["train"] * (n // 2) + ["val"] * (n // 6) + ["test"] * (n - n // 2 - n // 6))
+    y = hide_test_labels(split, rng.integers(0, 2, n))
+
+    def unit(d):
+        v = rng.normal(size=(n, d)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    src = rng.integers(0, n, 4 * n)
+    dst = rng.integers(0, n, 4 * n)
+    keep = src != dst
+    edge_index = np.stack([np.concatenate([src[keep], dst[keep]]), np.concatenate([dst[keep], src[keep]])])
+    llm = rng.uniform(0, 1, n)
+    llm[rng.choice(n, n // 10, replace=False)] = np.nan
+    return MethodInputs(
+        ids=[str(i) for i in range(n)], split=split, y=y, text=unit(8), clip_text=unit(8), clip_image=unit(8),
+        edge_index=edge_index, edge_weight=rng.uniform(0.95, 1.0, edge_index.shape[1]).astype(np.float32), llm_prob_fake=llm,
+    )
+
+
+def training_step_logits(detector: GLPNDetector, data: MethodInputs, masked: list[int]) -> torch.Tensor:
+    """The logits of a training-step forward (train mode, fixed dropout draw)."""
+    detector.module.train()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        return detector.module(detector.graph(data), torch.tensor(masked))
+
+
+def flip_label(data: MethodInputs, row: int) -> MethodInputs:
+    y = data.y.copy()
+    y[row] = 1 - y[row]
+    return dataclasses.replace(data, y=y)
+
+
+def test_masked_train_node_never_sees_its_own_label():
+    data = synthetic_inputs()
+    detector = GLPNDetector(**FAST)
+    detector.fit(data)
+    node, other = 3, 7
+    flipped = flip_label(data, node)
+    masked_before = training_step_logits(detector, data, [node, other])
+    masked_after = training_step_logits(detector, flipped, [node, other])
+    assert torch.equal(masked_before[node], masked_after[node])
+    # The same change reaches the node when it is not masked: the test has power.
+    visible_before = training_step_logits(detector, data, [other])
+    visible_after = training_step_logits(detector, flipped, [other])
+    assert not torch.allclose(visible_before[node], visible_after[node])
+
+
+def test_unlabelled_rows_get_pseudo_labels_only():
+    data = synthetic_inputs()
+    top_p = 0.3
+    features = label_features(data, top_p, use_pseudo=True)
+    chosen = pseudo_labels(data, top_p)
+    train = data.mask("train")
+    assert (features[train].argmax(1) == data.y[train]).all() and (features[train].sum(1) == 1).all()
+    for row in np.flatnonzero(~train):
+        expected = np.eye(2, dtype=np.float32)[chosen[row]] if row in chosen else np.zeros(2, np.float32)
+        assert (features[row] == expected).all()
+    assert (data.y[data.mask("test")] == HIDDEN).all()
+    # Validation labels never enter the label features.
+    val_flipped = data.y.copy()
+    val_flipped[data.mask("val")] = 1 - val_flipped[data.mask("val")]
+    assert (label_features(dataclasses.replace(data, y=val_flipped), top_p, use_pseudo=True) == features).all()
+    # Without pseudo labels, unlabelled rows carry nothing.
+    assert (label_features(data, top_p, use_pseudo=False)[~train] == 0).all()
+
+
+def test_llm_values_outside_the_top_p_change_nothing():
+    data = synthetic_inputs()
+    detector = GLPNDetector(pseudo_top_p=0.3, **FAST)
+    detector.fit(data)
+    chosen = pseudo_labels(data, 0.3)
+    weakest = min(max(data.llm_prob_fake[r], 1 - data.llm_prob_fake[r]) for r in chosen)
+    llm = data.llm_prob_fake.copy()
+    others = np.array([r for r in np.flatnonzero(~data.mask("train")) if r not in chosen and not np.isnan(llm[r])])
+    llm[others] = 0.5 + np.random.default_rng(1).uniform(-1, 1, len(others)) * (weakest - 0.5) * 0.99
+    changed = dataclasses.replace(data, llm_prob_fake=llm)
+    assert not np.allclose(llm[others], data.llm_prob_fake[others])
+    assert (label_features(changed, 0.3, use_pseudo=True) == label_features(data, 0.3, use_pseudo=True)).all()
+    assert np.array_equal(detector.predict_proba(changed), detector.predict_proba(data))
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.1, 0.25, 0.5, 0.9])
+def test_mask_rate_is_honoured(rate):
+    train_idx = torch.arange(0, 200, 2)  # train nodes interleaved with others
+    generator = torch.Generator().manual_seed(0)
+    first, second = global_mask(train_idx, rate, generator), global_mask(train_idx, rate, generator)
+    for masked in (first, second):
+        assert len(masked) == max(1, round(rate * len(train_idx)))
+        assert len(set(masked.tolist())) == len(masked)
+        assert set(masked.tolist()) <= set(train_idx.tolist())
+    assert set(first.tolist()) != set(second.tolist())
+
+
+def test_mask_rate_zero_masks_nothing_and_bad_rates_fail():
+    assert len(global_mask(torch.arange(10), 0.0, torch.Generator())) == 0
+    assert len(global_mask(torch.arange(10), 1.0, torch.Generator())) == 10
+    with pytest.raises(ValueError, match="mask_rate"):
+        global_mask(torch.arange(10), 1.5, torch.Generator())
+    record = GLPNDetector(mask_rate=0.0, **FAST).fit(synthetic_inputs())
+    assert record["masked_per_epoch"] == 0
+
+
+def test_pseudo_top_p_picks_the_most_confident_unlabelled_rows():
+    data = synthetic_inputs(n=120)
+    llm = data.llm_prob_fake.copy()
+    llm[data.mask("train")] = 1.0  # fully confident train rows must never be chosen
+    data = dataclasses.replace(data, llm_prob_fake=llm)
+    unlabelled = np.flatnonzero(~data.mask("train"))
+    valid = unlabelled[~np.isnan(llm[unlabelled])]
+    confidence = np.maximum(llm[valid], 1 - llm[valid])
+    for top_p in (0.0, 0.05, 0.2, 0.5):
+        chosen = pseudo_labels(data, top_p)
+        count = round(top_p * len(unlabelled))
+        assert set(chosen) == set(valid[np.argsort(-confidence, kind="stable")[:count]])
+        assert all(chosen[r] == int(llm[r] > 0.5) for r in chosen)
+    everything = pseudo_labels(data, 1.0)
+    assert set(everything) == set(valid)  # NaN rows are never chosen, even when all are asked for
+    assert not any(np.isnan(llm[r]) for r in everything)
+
+
+def test_missing_inputs_fail_clearly():
+    data = synthetic_inputs()
+    with pytest.raises(ValueError, match="clip_text"):
+        GLPNDetector(**FAST).fit(dataclasses.replace(data, clip_text=None))
+    with pytest.raises(ValueError, match="llm_prob_fake"):
+        GLPNDetector(**FAST).fit(dataclasses.replace(data, llm_prob_fake=None))
+    with pytest.raises(ValueError, match="edge_index"):
+        GLPNDetector(**FAST).fit(dataclasses.replace(data, edge_index=None))
+    with pytest.raises(TypeError):
+        GLPNDetector(bogus=1)
+    # gcn_lp needs no LLM.
+    GCNLPDetector(**FAST).fit(dataclasses.replace(data, llm_prob_fake=None))
+
+
+@pytest.fixture(scope="module")
+def mediaeval_inputs() -> MethodInputs:
+    """The committed default MediaEval slice with its real embeddings and similarity graph,
+    and a SYNTHETIC LLM (noisy labels, some rows missing): no real LLM output is implied."""
+    if not (ARTICLES.exists() and EMBEDDINGS.exists()):
+        pytest.skip("DVC outputs absent (run `dvc repro` for mediaeval2016 ingest and embed)")
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from pipeline.features.embed import vectors
+    from pipeline.graphs.similarity import similarity_graph
+
+    articles = pd.read_parquet(ARTICLES)
+    table = pq.read_table(EMBEDDINGS)
+    rows = [{key: i for i, key in enumerate(table.column("id").to_pylist())}[key] for key in articles["id"]]
+    clip_text, clip_image = vectors(table, "clip_text")[rows], vectors(table, "clip_image")[rows]
+    graph, _ = similarity_graph(list(articles["id"]), clip_text, clip_image, theta=0.95, progress=False)
+    labels = articles["label"].to_numpy()
+    rng = np.random.default_rng(0)
+    synthetic_llm_prob_fake = np.clip(0.25 + 0.5 * labels + rng.normal(0, 0.25, len(labels)), 0, 1)
+    synthetic_llm_prob_fake[rng.random(len(labels)) < 0.1] = np.nan
+    return MethodInputs(
+        ids=list(articles["id"]), split=articles["split"].to_numpy(), y=hide_test_labels(articles["split"], labels),
+        text=vectors(table, "text")[rows], image=vectors(table, "image")[rows], clip_text=clip_text, clip_image=clip_image,
+        has_image=np.asarray(table.column("has_image").to_pylist(), dtype=bool)[rows],
+        edge_index=graph.edge_index.numpy(), edge_weight=graph.edge_weight.numpy(), llm_prob_fake=synthetic_llm_prob_fake,
+    )
+
+
+@pytest.mark.parametrize("detector", [GLPNDetector(epochs=30), GCNLPDetector(epochs=30)], ids=["glpn", "gcn_lp"])
+def test_fit_predict_on_real_slice(mediaeval_inputs, detector):
+    data = mediaeval_inputs
+    assert (data.y[data.mask("test")] == HIDDEN).all()  # validation-only selection
+    record = detector.fit(data)
+    prob = detector.predict_proba(data)
+    assert prob.shape == (len(data),) and np.isfinite(prob).all() and ((prob >= 0) & (prob <= 1)).all()
+    json.dumps(record)
+    assert 0 <= record["selected_epoch"] < record["epochs_run"] <= 30
+    expected_pseudo = round(0.05 * (~data.mask("train")).sum()) if detector.name == "glpn" else 0
+    assert record["pseudo_labels"] == expected_pseudo
+    assert record["masked_per_epoch"] == round(0.5 * data.mask("train").sum())
+    assert np.array_equal(pickle.loads(pickle.dumps(detector)).predict_proba(data), prob)
