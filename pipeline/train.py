@@ -75,7 +75,8 @@ def load_inputs(articles: pd.DataFrame, embeddings_file, similarity_file=None, l
             raise ValueError(f"{llm_file}: no LLM row for {len(missing)} article id(s), e.g. {missing[:3]}; re-run llm")
         llm = llm.loc[articles["id"]]
         inputs["llm_prob_fake"] = llm["veracity_prob_fake"].to_numpy(dtype=float)
-        inputs["llm_zero_shot"] = llm["zero_shot_label"].fillna(-1).to_numpy(dtype=np.int64)
+        if "zero_shot_label" in llm:
+            inputs["llm_zero_shot"] = llm["zero_shot_label"].fillna(-1).to_numpy(dtype=np.int64)
     meta = read_meta(table)
     data = MethodInputs(ids=articles["id"].tolist(), split=articles["split"].to_numpy(),
                         y=hide_test_labels(articles["split"], articles["label"]), substitutes=meta.get("substitutes", []), **inputs)

@@ -22,11 +22,9 @@ from pipeline.llm.quality import validation_quality
 
 
 def tasks_for(dataset: str, cfg: dict) -> list[str]:
-    """veracity and zero_shot everywhere; intents only where a method needs them."""
-    tasks = ["veracity", "zero_shot"]
-    if dataset in cfg.get("intents", {}).get("datasets", []):
-        tasks.append("intents")
-    return tasks
+    """veracity everywhere (GLPN-LLM, llm_only); zero_shot and intents only for the datasets
+    listed under them (LGCL, InSide), as each costs a generation per article."""
+    return ["veracity"] + [task for task in ("zero_shot", "intents") if dataset in cfg.get(task, {}).get("datasets", [])]
 
 
 def provenance(cfg: dict, annotator: Annotator, tasks: list[str]) -> dict:

@@ -19,6 +19,7 @@ from pipeline.llm.annotate import Annotator, assemble, parse_label
 from pipeline.llm.cache import ResultCache
 from pipeline.llm.prompts import load_prompt
 from pipeline.llm.quality import expected_calibration_error, veracity_quality
+from stages.llm import tasks_for
 
 TASKS = ("veracity", "zero_shot", "intents")
 CFG = {"batch_size": 2, "batches_per_commit": 1, "max_input_tokens": 64,
@@ -101,6 +102,24 @@ def test_logprob_probability_matches_the_label_softmax(smollm2):
     fake, real = probs[sorted(ids["fake"])].sum(), probs[sorted(ids["real"])].sum()
     assert scores["fake"] == pytest.approx(fake / (fake + real), rel=1e-4)
     assert scores["fake"] + scores["real"] == pytest.approx(1.0)
+
+
+def test_length_sorted_batches_keep_input_order(smollm2, posts):
+    """Batches are formed by prompt length; results must still line up with the input."""
+    prompt = load_prompt("veracity")
+    texts = posts["text"].iloc[:5].tolist()
+    texts[1] = texts[1] + " " + texts[1] + " " + texts[1]  # the longest, in second place
+    chats = [prompt.messages(text, "en") for text in texts]
+    batched = smollm2.score_labels(chats, prompt.labels("en"))
+    single = [smollm2.score_labels([chat], prompt.labels("en"))[0] for chat in chats]
+    assert [b["fake"] for b in batched] == pytest.approx([s["fake"] for s in single], abs=1e-4)
+
+
+def test_generation_tasks_run_only_where_listed():
+    cfg = {"zero_shot": {"datasets": ["politifact"]}, "intents": {"datasets": ["llmfake"]}}
+    assert tasks_for("mediaeval2016", cfg) == ["veracity"]
+    assert tasks_for("politifact", cfg) == ["veracity", "zero_shot"]
+    assert tasks_for("llmfake", cfg) == ["veracity", "intents"]
 
 
 def test_interrupted_run_resumes_without_recomputing(smollm2, posts, tmp_path):

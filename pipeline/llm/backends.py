@@ -98,29 +98,36 @@ class TransformersBackend:
         prompts = [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in chats]
         return self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
 
-    def _batches(self, chats):
-        for start in range(0, len(chats), self.batch_size):
-            yield chats[start : start + self.batch_size]
+    def _run_batched(self, chats, run_batch):
+        """run_batch over batches of similar length (less padding), results in input order."""
+        order = sorted(range(len(chats)), key=lambda i: sum(len(m["content"]) for m in chats[i]))
+        out = [None] * len(chats)
+        with self._torch.no_grad():
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                for row, result in zip(rows, run_batch(self._encode([chats[i] for i in rows]))):
+                    out[row] = result
+        return out
 
     def score_labels(self, chats, labels):
         ids = label_first_tokens(self.tokenizer, labels)
-        out = []
-        with self._torch.no_grad():
-            for batch in self._batches(chats):
-                probs = self.model(**self._encode(batch)).logits[:, -1, :].float().softmax(-1).cpu().numpy()
-                out += [_normalise({label: float(row[sorted(i)].sum()) for label, i in ids.items()}) for row in probs]
-        return out
+
+        def score(enc):
+            # logits_to_keep=1: only the next-token logits, not a vocabulary row per prompt token
+            probs = self.model(**enc, logits_to_keep=1).logits[:, -1, :].float().softmax(-1).cpu().numpy()
+            return [_normalise({label: float(row[sorted(i)].sum()) for label, i in ids.items()}) for row in probs]
+
+        return self._run_batched(chats, score)
 
     def generate(self, chats, max_new_tokens):
-        out = []
-        with self._torch.no_grad():
-            for batch in self._batches(chats):
-                enc = self._encode(batch)
-                tokens = self.model.generate(
-                    **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id
-                )
-                out += self.tokenizer.batch_decode(tokens[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-        return [text.strip() for text in out]
+        def continue_batch(enc):
+            tokens = self.model.generate(
+                **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id
+            )
+            texts = self.tokenizer.batch_decode(tokens[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+            return [text.strip() for text in texts]
+
+        return self._run_batched(chats, continue_batch)
 
     def truncate(self, text, max_tokens):
         ids = self.tokenizer.encode(text, add_special_tokens=False)
