@@ -1,5 +1,6 @@
 """Logprob scoring vs generate-then-parse for the veracity label, on the same real posts,
-in one run with the packaged LLM; plus items/s for intent generation.
+in one run with the packaged LLM; scoring with and without the shared-prefix KV cache; plus
+items/s for intent generation.
 
     python benchmarks/llm_scoring.py [--items 48] [--intent-items 8] [--batch-size 16]
 
@@ -41,6 +42,11 @@ def main() -> None:
     scores = backend.score_labels(chats, labels)
     scoring_s = time.perf_counter() - start
     start = time.perf_counter()
+    with torch.no_grad():  # the same next-token logits without the shared-prefix cache
+        for first in range(0, len(chats), args.batch_size):
+            backend.model(**backend._encode(chats[first : first + args.batch_size]), logits_to_keep=1)
+    whole_prompt_s = time.perf_counter() - start
+    start = time.perf_counter()
     answers = backend.generate(chats, args.max_new_tokens)
     generate_s = time.perf_counter() - start
 
@@ -50,6 +56,7 @@ def main() -> None:
     print(f"device {backend.device}, torch threads {torch.get_num_threads()}, {len(posts)} MediaEval posts, batch {args.batch_size}")
     print(f"{'path':<34}{'items/s':>10}")
     print(f"{'logprob scoring (1 forward)':<34}{len(posts) / scoring_s:>10.2f}")
+    print(f"{'  same, without shared-prefix cache':<34}{len(posts) / whole_prompt_s:>10.2f}")
     print(f"{f'generate {args.max_new_tokens} tokens + parse':<34}{len(posts) / generate_s:>10.2f}")
     print(f"throughput ratio scoring/generate: {generate_s / scoring_s:.2f}")
     print(f"parsed a label from {len(both)}/{len(posts)} generations; "

@@ -113,11 +113,43 @@ class TransformersBackend:
         ids = label_first_tokens(self.tokenizer, labels)
 
         def score(enc):
-            # logits_to_keep=1: only the next-token logits, not a vocabulary row per prompt token
-            probs = self.model(**enc, logits_to_keep=1).logits[:, -1, :].float().softmax(-1).cpu().numpy()
+            probs = self._next_token_logits(enc).float().softmax(-1).cpu().numpy()
             return [_normalise({label: float(row[sorted(i)].sum()) for label, i in ids.items()}) for row in probs]
 
         return self._run_batched(chats, score)
+
+    def _next_token_logits(self, enc):
+        """Next-token logits of a left-padded batch. The token prefix every row shares (system
+        prompt and instruction: about half of a tweet's prompt) runs once and its KV cache is
+        repeated over the batch; only the rest of each row runs batched. Left-padding the rest
+        keeps every row's last token in the last column, so only that column gets logits."""
+        from transformers import DynamicCache
+
+        torch = self._torch
+        rows = [ids[mask.bool()] for ids, mask in zip(enc["input_ids"], enc["attention_mask"])]
+        shared = min(len(r) for r in rows) - 1  # every row keeps at least one token of its own
+        for position in range(shared):
+            if any(r[position] != rows[0][position] for r in rows[1:]):
+                shared = position
+                break
+        tails = [r[shared:] for r in rows]
+        width = max(len(t) for t in tails)
+        tail_ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long, device=self.device)
+        tail_mask = torch.zeros((len(rows), width), dtype=torch.long, device=self.device)
+        positions = torch.ones((len(rows), width), dtype=torch.long, device=self.device)
+        for i, tail in enumerate(tails):
+            tail_ids[i, width - len(tail) :] = tail
+            tail_mask[i, width - len(tail) :] = 1
+            positions[i, width - len(tail) :] = torch.arange(shared, shared + len(tail), device=self.device)
+        cache = None
+        if shared:
+            cache = DynamicCache()
+            self.model(input_ids=rows[0][:shared].unsqueeze(0), past_key_values=cache, use_cache=True, logits_to_keep=1)
+            cache.batch_repeat_interleave(len(rows))
+        mask = torch.cat([torch.ones((len(rows), shared), dtype=torch.long, device=self.device), tail_mask], dim=1)
+        out = self.model(input_ids=tail_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                         use_cache=cache is not None, logits_to_keep=1)
+        return out.logits[:, -1, :]
 
     def generate(self, chats, max_new_tokens):
         def continue_batch(enc):
