@@ -120,6 +120,19 @@ def llm(dataset: str, params: Path = PARAMS) -> None:
                    f"top 5% accuracy {quality['top_5pct_accuracy']}, ECE {quality['ece_10_bins']}")
 
 
+@app.command()
+def intents(dataset: str, params: Path = PARAMS) -> None:
+    """Embed the LLM's intent paragraphs (belief, desire, plan, outcome) with the text encoder (InSide)."""
+    from stages import intents as stage
+
+    try:
+        report = stage.run(dataset, config.load_params(params))
+    except USER_ERRORS as err:
+        _fail(err)
+    typer.echo(f"{dataset}: {report['articles_with_all_four']} of {report['articles']} articles have all four intents, "
+               f"{report['distinct_paragraphs']} distinct paragraphs embedded")
+
+
 @app.command("similarity-graph")
 def similarity_graph(dataset: str, params: Path = PARAMS) -> None:
     """Cross-modal similarity graph over all posts (five similarity types, threshold θ)."""

@@ -38,6 +38,10 @@ def llm_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "llm.parquet"
 
 
+def intents_path(dataset: str) -> Path:
+    return Path("data/processed") / dataset / "intent_embeddings.parquet"
+
+
 def graphs_dir(dataset: str) -> Path:
     return Path("data/processed") / dataset / "graphs"
 

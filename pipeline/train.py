@@ -6,20 +6,29 @@ with other settings (the ablations); `mask_rate` reaches GLPN-LLM from the top-l
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from pipeline.features.embed import read_meta, vectors
+from pipeline.features.intents import PERSPECTIVES
 from pipeline.graphs.io import load_graphs
 from pipeline.models.baselines import LogRegDetector
 from pipeline.models.glpn import GCNLPDetector, GLPNDetector
 from pipeline.models.inputs import MethodInputs, hide_test_labels
+from pipeline.models.inside import InSideDetector
+from pipeline.models.lgcl import LGCLDetector
 from pipeline.models.llm_only import LLMOnlyDetector
 from pipeline.models.mlp import MLPDetector
 from pipeline.models.mmfnd import MMFNDDetector
 
-METHODS = {cls.name: cls for cls in (LogRegDetector, MLPDetector, LLMOnlyDetector, GCNLPDetector, GLPNDetector, MMFNDDetector)}
+METHODS = {cls.name: cls for cls in (LogRegDetector, MLPDetector, LLMOnlyDetector, GCNLPDetector, GLPNDetector, MMFNDDetector,
+                                      InSideDetector, LGCLDetector)}
+# Methods over per-article graphs: the train_graph stage hands them the graphs too.
+GRAPH_METHODS = ("inside", "lgcl")
 
 # Inputs each method cannot run without; a dataset lacking one is reported as not applicable.
 REQUIRES = {
@@ -27,6 +36,13 @@ REQUIRES = {
     "gcn_lp": ("clip_text", "clip_image", "edge_index"),
     "mmfnd": ("image", "clip_text", "clip_image"),
     "llm_only": ("llm_prob_fake",),
+    "inside": ("sentence_graphs", "intents"),
+    "lgcl": ("amr_graphs", "propagation_graphs"),
+}
+# Where a missing input comes from, for the not-applicable message.
+SOURCES = {
+    "intents": "the LLM's intent paragraphs: list the dataset in llm.intents.datasets",
+    "propagation_graphs": "news propagation graphs: only UPFD PolitiFact and Twitter15/16 ship them",
 }
 
 
@@ -83,11 +99,40 @@ def load_inputs(articles: pd.DataFrame, embeddings_file, similarity_file=None, l
     return data, meta
 
 
+def _per_article(ids: list[str], path: Path) -> list | None:
+    """The graphs of `path` in article order (None where an article has none); None when the file holds none."""
+    graphs = load_graphs(path) if path.exists() else {}
+    return [graphs.get(key) for key in ids] if graphs else None
+
+
+def attach_graphs(data: MethodInputs, graphs_dir: Path, intents_file: Path) -> MethodInputs:
+    """`data` with the per-article graphs and intent vectors joined by id."""
+    graphs_dir, intents_file = Path(graphs_dir), Path(intents_file)
+    intents = mask = None
+    if intents_file.exists():
+        table = pq.read_table(intents_file)
+        position = {key: i for i, key in enumerate(table.column("id").to_pylist())}
+        missing = [key for key in data.ids if key not in position]
+        if missing:
+            raise ValueError(f"{intents_file}: no row for {len(missing)} article id(s), e.g. {missing[:3]}; re-run intents")
+        rows = np.array([position[key] for key in data.ids], dtype=np.int64)
+        present = np.stack([~np.asarray(table.column(p).is_null()) for p in PERSPECTIVES], axis=1)[rows]
+        if present.any():
+            intents, mask = np.stack([vectors(table, p)[rows] for p in PERSPECTIVES], axis=1), present
+    return dataclasses.replace(
+        data, intents=intents, intent_mask=mask,
+        sentence_graphs=_per_article(data.ids, graphs_dir / "sentence_entity.pt"),
+        amr_graphs=_per_article(data.ids, graphs_dir / "wikiamr.pt"),
+        propagation_graphs=_per_article(data.ids, graphs_dir / "propagation.pt"),
+    )
+
+
 def train(method: str, data: MethodInputs, settings: dict, seed: int, device: str = "cpu"):
     """Returns (fitted model, predictions frame without labels, training record)."""
     missing = [name for name in REQUIRES.get(method, ()) if getattr(data, name) is None]
     if missing:
-        raise NotApplicable(f"{method} needs {', '.join(missing)}, which this dataset does not have")
+        sources = "".join(f"; {SOURCES[name]}" for name in missing if name in SOURCES)
+        raise NotApplicable(f"{method} needs {', '.join(missing)}, which this dataset does not have{sources}")
     if not data.mask("train").any() or not data.mask("val").any():
         raise ValueError(f"{method}: need non-empty train and val splits")
     model = METHODS[method](seed=seed, device=device, **settings)

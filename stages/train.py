@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from pipeline import config
 from pipeline.device import resolve_device
-from pipeline.train import NotApplicable, load_inputs, resolve_method, train
+from pipeline.train import GRAPH_METHODS, NotApplicable, attach_graphs, load_inputs, resolve_method, train
 
 
 def run(method: str, dataset: str, params: dict) -> list[dict]:
@@ -23,8 +23,11 @@ def run(method: str, dataset: str, params: dict) -> list[dict]:
         settings.setdefault("mask_rate", params.get("mask_rate", 0.5))
     articles = pq.read_table(config.articles_path(dataset)).to_pandas()
     similarity = config.graphs_dir(dataset) / "similarity.pt"
-    data, _ = load_inputs(articles, config.embeddings_path(dataset), similarity if similarity.exists() else None,
+    graph_method = base in GRAPH_METHODS  # reads the per-article graphs, not the similarity graph
+    data, _ = load_inputs(articles, config.embeddings_path(dataset), similarity if similarity.exists() and not graph_method else None,
                           config.llm_path(dataset) if config.llm_path(dataset).exists() else None)
+    if graph_method:
+        data = attach_graphs(data, config.graphs_dir(dataset), config.intents_path(dataset))
     device = str(resolve_device(cfg.get("device", "auto")))
     out = config.model_dir(method, dataset)
     out.mkdir(parents=True, exist_ok=True)

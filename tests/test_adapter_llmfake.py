@@ -166,3 +166,21 @@ def test_missing_subset_folder(root):
     shutil.rmtree(root / "llmfake/gossipcop")
     with pytest.raises(IngestError, match="llmfake/gossipcop: no CSV files"):
         ingest("llmfake", root)
+
+
+def test_sample_option_keeps_whole_groups_and_counts_the_rest(llmfake):
+    full, _ = llmfake
+    df, report = ingest("llmfake", FIXTURES, {"sample": 30})
+    groups = lambda frame: frame["id"].str.split(":").str[:2].str.join(":")  # noqa: E731 '<subset>:<news_id>'
+    kept = set(groups(df))
+    assert 30 <= len(df) < len(full)
+    assert set(full.loc[groups(full).isin(kept), "id"]) == set(df["id"])  # an article comes with all its rewrites
+    assert report.to_dict()["rejected_by_reason"]["left out by the ingest option sample=30"] == len(full) - len(df)
+    again, _ = ingest("llmfake", FIXTURES, {"sample": 30})
+    assert again["id"].tolist() == df["id"].tolist()  # seeded
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "10", True])
+def test_sample_option_must_be_a_positive_count(bad):
+    with pytest.raises(IngestError, match="'sample' must be a positive whole number"):
+        ingest("llmfake", FIXTURES, {"sample": bad})

@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.data import politifact as politifact_adapter
 from pipeline.data.ingest import ingest
-from pipeline.data.schema import IngestError
+from pipeline.data.schema import IngestError, IngestReport
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CONTENT = "fakenewsnet/politifact_content"
@@ -142,3 +143,13 @@ def test_missing_label_folder(root):
     shutil.rmtree(root / CONTENT / "real")
     with pytest.raises(IngestError, match="politifact_content/real: folder not found"):
         ingest("politifact", root)
+
+
+def test_upfd_only_keeps_the_articles_with_a_propagation_graph():
+    report = IngestReport(dataset="politifact", source=str(FIXTURES))
+    rows = politifact_adapter.read(FIXTURES, {"upfd_only": True}, report)
+    kept = {row["id"] for row in rows if row["text"]}
+    assert kept == IN_UPFD
+    skipped = report.rejected["no UPFD propagation graph (option upfd_only)"]
+    assert skipped == len(politifact_adapter.read(FIXTURES, {}, IngestReport(dataset="politifact", source=""))) - len(rows)
+    assert skipped > 0

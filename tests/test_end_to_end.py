@@ -37,7 +37,7 @@ def project(tmp_path_factory, mediaeval_root):
     params["datasets"] = {"mediaeval2016": "mediaeval2016"}
     # Every stage is a process that imports torch: keep the matrix small here. Each method
     # and variant has its own unit tests; glpn always runs through train_glpn.
-    params["train"] |= {"methods": ["logreg", "llm_only", "mmfnd"], "seeds": [0]}
+    params["train"] |= {"methods": ["logreg", "llm_only", "mmfnd"], "graph_methods": ["inside"], "seeds": [0]}
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     for tree in ("pipeline", "stages", "prompts"):
         shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
@@ -61,6 +61,9 @@ def test_repro_produces_metrics_for_every_stage(project):
     assert sorted(predictions["id"]) == sorted(articles["id"])
     for plot in ("roc", "precision_recall", "confusion"):
         assert (project / f"metrics/plots/logreg/mediaeval2016/{plot}.csv").stat().st_size > 0
+    # The per-article graph stages ran too; MediaEval gets no LLM intents by default, so InSide says so.
+    inside = json.loads((project / "metrics/inside/mediaeval2016.json").read_text())
+    assert inside["not_applicable"].startswith("inside needs intents, which this dataset does not have; the LLM's intent")
 
 
 def test_second_repro_is_a_no_op(project):

@@ -24,9 +24,12 @@ def ingest(
     """Read dataset `name` from `data_root` into canonical rows with train/val/test splits.
 
     `options` are the adapter's own settings; `options["adapter"]` picks an adapter other
-    than the one named like the dataset (e.g. 'generic' for a user's CSV/JSONL)."""
+    than the one named like the dataset (e.g. 'generic' for a user's CSV/JSONL), and
+    `options["sample"]` keeps a seeded random sample of about that many rows, taking whole
+    groups (an article with its rewrites), before the split."""
     options = dict(options or {})
     adapter = registry.get(options.pop("adapter", name))
+    sample = options.pop("sample", None)
     data_root = Path(data_root)
     report = IngestReport(dataset=name, source=str(data_root / adapter.FOLDER))
     if adapter.FOLDER and not (data_root / adapter.FOLDER).exists():
@@ -48,7 +51,10 @@ def ingest(
     groups = [r.pop("_group", None) for r in kept]
     df = to_frame(kept, name)
     df["_group"] = groups
-    df = drop_duplicate_ids(df, report, locations).reset_index(drop=True)
+    df = drop_duplicate_ids(df, report, locations)
+    if sample is not None:
+        df = sample_groups(df, sample, seed, report, locations)
+    df = df.reset_index(drop=True)
     if df.empty:
         raise IngestError(
             f"{name}: no rows kept from {report.source} (read {report.rows_read}; "
@@ -71,3 +77,18 @@ def ingest(
         for split in SPLITS
     }
     return df, report
+
+
+def sample_groups(df: pd.DataFrame, size, seed: int, report: IngestReport, locations: pd.Series) -> pd.DataFrame:
+    """Whole groups (or rows) in a seeded random order until `size` rows are taken; the rest
+    are counted as left out."""
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise IngestError(f"{report.dataset}: ingest option 'sample' must be a positive whole number of rows, got {size!r}")
+    groups = df["_group"].fillna(df["id"])
+    order = pd.Series(groups.unique()).sample(frac=1.0, random_state=seed)
+    sizes = groups.value_counts()
+    taken = set(order[sizes[order].cumsum().to_numpy() - sizes[order].to_numpy() < size])
+    keep = groups.isin(taken)
+    for location in locations[df.index[~keep]]:
+        report.reject(f"left out by the ingest option sample={size}", location)
+    return df[keep]

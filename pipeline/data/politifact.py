@@ -19,6 +19,9 @@ and real/ has no usable label: both copies are counted skips ('id in both fake/ 
 real/'). A publish_date before 1900 (the source has year 1 for at least one article) is
 kept as null and counted. A text identical to an earlier article's (scraped boilerplate) is
 kept and counted as 'text identical to another article's'. Empty text stays "" and ingest's empty-text policy counts it.
+
+Options: upfd_only (default false) keeps only the articles that have a UPFD propagation
+graph (LGCL's setting); the others are counted skips.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
             raise IngestError(f"{content / folder}: folder not found ({NEEDS})")
         folders[folder] = sorted(p for p in (content / folder).iterdir() if p.is_dir())
     in_upfd = _upfd_news_ids(data_root / FOLDER / UPFD_MAPPING)
+    upfd_only = bool(options.get("upfd_only", False))
     tweets = _tweet_counts(data_root, report)
     fake_ids = {p.name for p in folders["fake"]}
     conflicting = fake_ids & {p.name for p in folders["real"]}
@@ -115,6 +119,9 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
                 continue
             if item.name in conflicting:
                 report.reject("id in both fake/ and real/ (conflicting labels)", where(path))
+                continue
+            if upfd_only and item.name not in in_upfd:
+                report.reject("no UPFD propagation graph (option upfd_only)", where(path))
                 continue
             doc = _load(path, report)
             if doc is None:

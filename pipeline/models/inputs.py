@@ -26,13 +26,20 @@ class MethodInputs:
     edge_weight: np.ndarray | None = None  # (E,)
     llm_prob_fake: np.ndarray | None = None  # (N,) LLM P(fake), NaN where the LLM gave none
     llm_zero_shot: np.ndarray | None = None  # (N,) LLM one-word label 1/0, HIDDEN where none
+    # Per-article graphs (None where an article has none) and InSide's intent vectors
+    sentence_graphs: list | None = None      # sentence-entity graphs (InSide)
+    intents: np.ndarray | None = None        # (N, 4, d) belief/desire/plan/outcome vectors, zeros where missing
+    intent_mask: np.ndarray | None = None    # (N, 4) bool: the LLM gave that paragraph
+    amr_graphs: list | None = None           # WikiAMR graphs with relation paths (LGCL)
+    propagation_graphs: list | None = None   # news propagation graphs (multi-view GMAE)
     substitutes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.split = np.asarray(self.split)
         self.y = np.asarray(self.y, dtype=np.int64)
         n = len(self.ids)
-        for name in ("split", "y", "text", "image", "clip_text", "clip_image", "has_image", "llm_prob_fake", "llm_zero_shot"):
+        for name in ("split", "y", "text", "image", "clip_text", "clip_image", "has_image", "llm_prob_fake", "llm_zero_shot",
+                     "sentence_graphs", "intents", "intent_mask", "amr_graphs", "propagation_graphs"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"MethodInputs.{name}: {len(value)} rows for {n} articles")

@@ -1,0 +1,266 @@
+"""InSide: intent-semantic graphs with dual-level updates and pathway alignment.
+
+Per article, two graphs:
+- the semantic graph (stage graphs, `sentence_entity.pt`): sentence nodes linked within a
+  sliding window, entity nodes linked to the sentences that mention them;
+- the intent graph: four coarse intent nodes (the LLM's belief, desire, plan and outcome
+  paragraphs, embedded by the text encoder; `intent_embeddings.parquet`), linked to each
+  other, each with `fine_per_coarse` learnable fine-grained intent nodes initialised by
+  attention over the article's sentence nodes (eq. 7) and linked to their coarse node.
+
+`depth` dual-level layers update both graphs: local message passing with learned sigmoid
+edge weights from [h_s, h_t, |h_s - h_t|] (eq. 8-10), then a learnable super-root node per
+graph that pools the graph and is fused back into every node with a gated residual
+(eq. 11-12). `pseudo_nodes` pseudo nodes, fully connected to both graphs, align them: they
+attend over all nodes with edge features from node type and direction, pass that back to
+the nodes and attend again (eq. 13-15). Mean-pooled pseudo nodes -> MLP -> cross-entropy.
+
+Ablations as settings: use_entities, use_window, use_fine_intents, use_global,
+use_alignment (without it the readout is the mean of all nodes). A missing intent
+paragraph is a learnable "missing" vector (counted); an article without a semantic graph
+(no sentences) gets one zero sentence node (counted).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.utils import to_dense_batch
+
+from pipeline.graphs.sentence_entity import MENTION, WINDOW
+from pipeline.models.inputs import MethodInputs
+from pipeline.models.mlp import class_weights
+from pipeline.models.training import BestOnValidation, macro_f1, seed_everything
+
+SENTENCE, ENTITY, COARSE, FINE = range(4)
+N_COARSE = 4
+
+
+def scatter_mean(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
+    total = values.new_zeros(size, values.shape[1]).index_add_(0, index, values)
+    count = values.new_zeros(size).index_add_(0, index, torch.ones_like(index, dtype=values.dtype))
+    return total / count.clamp(min=1)[:, None]
+
+
+class Batch:
+    """A minibatch of articles: both graphs' nodes and edges concatenated, with `*_batch`
+    giving each node's article (0..B-1)."""
+
+    def __init__(self, data: MethodInputs, rows: np.ndarray, fine_per_coarse: int, use_entities: bool, use_window: bool,
+                 use_fine: bool, device: str):
+        xs, types, batch, edges = [], [], [], []
+        offset = 0
+        for b, row in enumerate(rows):
+            g = data.sentence_graphs[row]
+            if g is None:
+                x, node_type, edge_index, edge_type = torch.zeros(1, data.text.shape[1]), torch.tensor([SENTENCE]), torch.zeros(2, 0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+            else:
+                x, node_type, edge_index, edge_type = g.x, g.node_type, g.edge_index, g.edge_type
+            keep_edge = torch.ones(edge_type.shape[0], dtype=torch.bool)
+            if not use_window:
+                keep_edge &= edge_type != WINDOW
+            if not use_entities:
+                keep_edge &= edge_type != MENTION
+                x, node_type = x[node_type == SENTENCE], node_type[node_type == SENTENCE]
+            xs.append(x)
+            types.append(node_type)
+            batch.append(torch.full((len(x),), b))
+            edges.append(edge_index[:, keep_edge] + offset)
+            offset += len(x)
+        self.size = len(rows)
+        self.sem_x = torch.cat(xs).float().to(device)
+        self.sem_type = torch.cat(types).long().to(device)
+        self.sem_batch = torch.cat(batch).to(device)
+        self.sem_edges = torch.cat(edges, dim=1).to(device)
+        self.coarse_x = torch.as_tensor(data.intents[rows], dtype=torch.float32, device=device)      # (B, 4, d)
+        self.coarse_present = torch.as_tensor(data.intent_mask[rows], device=device)                  # (B, 4)
+        # intent graph per article: coarse nodes 0..3 linked to each other, fine node 4 + c*k + j to coarse c
+        k = fine_per_coarse if use_fine else 0
+        per_article = N_COARSE + N_COARSE * k
+        template = [(a, c) for a in range(N_COARSE) for c in range(N_COARSE) if a != c]
+        for c in range(N_COARSE):
+            for j in range(k):
+                template += [(N_COARSE + c * k + j, c), (c, N_COARSE + c * k + j)]
+        template = torch.tensor(template, dtype=torch.long).T
+        self.int_edges = torch.cat([template + b * per_article for b in range(self.size)], dim=1).to(device)
+        self.int_batch = torch.arange(self.size, device=device).repeat_interleave(per_article)
+        self.int_type = torch.tensor([COARSE] * N_COARSE + [FINE] * (N_COARSE * k), device=device).repeat(self.size)
+
+
+class DualLevelLayer(nn.Module):
+    """Local message passing with learned edge weights, then super-root global passing."""
+
+    def __init__(self, dim: int, use_global: bool, dropout: float):
+        super().__init__()
+        self.edge_gate = nn.Sequential(nn.Linear(3 * dim, dim), nn.ReLU(), nn.Linear(dim, 1))
+        self.message, self.self_loop = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.use_global = use_global
+        self.root_update, self.fuse = nn.Linear(2 * dim, dim), nn.Linear(2 * dim, dim)
+        self.norm, self.dropout = nn.LayerNorm(dim), dropout
+
+    def forward(self, h, edges, batch, root):
+        s, t = edges
+        w = torch.sigmoid(self.edge_gate(torch.cat([h[s], h[t], (h[s] - h[t]).abs()], dim=1)))  # eq. 8: w_st
+        m = scatter_mean(w * self.message(h[s]), t, len(h))                                      # eq. 9: weighted messages
+        local = F.relu(self.self_loop(h) + m)                                                    # eq. 10
+        if self.use_global:
+            root = torch.tanh(self.root_update(torch.cat([root, scatter_mean(local, batch, len(root))], dim=1)))  # eq. 11
+            gate = torch.sigmoid(self.fuse(torch.cat([local, root[batch]], dim=1)))
+            local = local + gate * root[batch]                                                   # eq. 12: residual fusion
+        return self.norm(h + F.dropout(local, self.dropout, self.training)), root
+
+
+class PathwayAlignment(nn.Module):
+    """Pseudo nodes fully connected to both graphs; edges carry (node type, direction)."""
+
+    def __init__(self, dim: int, pseudo_nodes: int):
+        super().__init__()
+        self.pseudo = nn.Parameter(torch.randn(pseudo_nodes, dim) / math.sqrt(dim))
+        self.edge = nn.Embedding(4 * 2, dim)  # node type x direction (0: node -> pseudo, 1: pseudo -> node)
+        self.q_in, self.k_in, self.v_in = (nn.Linear(dim, dim) for _ in range(3))
+        self.q_out, self.k_out, self.v_out = (nn.Linear(dim, dim) for _ in range(3))
+        self.scale = 1.0 / math.sqrt(dim)
+
+    def gather(self, p, h, e_in, mask):
+        scores = self.q_in(p) @ (self.k_in(h) + e_in).transpose(1, 2) * self.scale                 # eq. 13: edge attention
+        scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
+        return p + torch.softmax(scores, dim=-1) @ (self.v_in(h) + e_in)                            # eq. 14
+
+    def forward(self, h, types, mask):
+        """h (B, L, d) nodes of both graphs, types (B, L), mask (B, L) -> pseudo nodes (B, P, d)."""
+        e_in, e_out = self.edge(types * 2), self.edge(types * 2 + 1)
+        p = self.gather(self.pseudo.expand(len(h), -1, -1), h, e_in, mask)
+        scores = (self.q_out(h) + e_out) @ self.k_out(p).transpose(1, 2) * self.scale              # eq. 15: back to the nodes
+        h = h + torch.softmax(scores, dim=-1) @ self.v_out(p)
+        return self.gather(p, h, e_in, mask)
+
+
+class InSide(nn.Module):
+    def __init__(self, in_dim: int, hidden: int = 256, depth: int = 3, fine_per_coarse: int = 4, pseudo_nodes: int = 4,
+                 dropout: float = 0.2, use_fine_intents: bool = True, use_global: bool = True, use_alignment: bool = True):
+        super().__init__()
+        self.k = fine_per_coarse if use_fine_intents else 0
+        self.use_alignment = use_alignment
+        self.sem_proj, self.int_proj = nn.Linear(in_dim, hidden), nn.Linear(in_dim, hidden)
+        self.type_emb = nn.Embedding(4, hidden)
+        self.coarse_emb = nn.Embedding(N_COARSE, hidden)           # which perspective a coarse node is
+        self.missing_intent = nn.Parameter(torch.zeros(hidden))
+        self.fine_queries = nn.Parameter(torch.randn(N_COARSE, max(self.k, 1), hidden) / math.sqrt(hidden))
+        self.fine_key = nn.Linear(hidden, hidden)
+        self.roots = nn.Parameter(torch.zeros(2, hidden))          # initial super-roots: semantic, intent
+        self.sem_layers = nn.ModuleList(DualLevelLayer(hidden, use_global, dropout) for _ in range(depth))
+        self.int_layers = nn.ModuleList(DualLevelLayer(hidden, use_global, dropout) for _ in range(depth))
+        self.alignment = PathwayAlignment(hidden, pseudo_nodes) if use_alignment else None
+        self.classifier = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2))
+
+    def intent_nodes(self, batch: Batch, sentences: torch.Tensor) -> torch.Tensor:
+        coarse = torch.where(batch.coarse_present[..., None], self.int_proj(batch.coarse_x), self.missing_intent)
+        coarse = coarse + self.coarse_emb.weight                                                  # (B, 4, d)
+        if not self.k:
+            return coarse.reshape(-1, coarse.shape[-1])
+        s, s_mask = sentences                                                                     # (B, L, d), (B, L)
+        queries = (self.fine_queries[None] + coarse[:, :, None]).reshape(batch.size, -1, s.shape[-1])  # (B, 4k, d)
+        scores = queries @ self.fine_key(s).transpose(1, 2) / math.sqrt(s.shape[-1])
+        fine = torch.softmax(scores.masked_fill(~s_mask[:, None], float("-inf")), dim=-1) @ s     # eq. 7
+        return torch.cat([coarse, fine], dim=1).reshape(-1, s.shape[-1])
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        h_sem = self.sem_proj(batch.sem_x) + self.type_emb(batch.sem_type)
+        is_sentence = batch.sem_type == SENTENCE
+        sentences = to_dense_batch(h_sem[is_sentence], batch.sem_batch[is_sentence], batch_size=batch.size)
+        h_int = self.intent_nodes(batch, sentences) + self.type_emb(batch.int_type)
+        root_sem = self.roots[0].expand(batch.size, -1)
+        root_int = self.roots[1].expand(batch.size, -1)
+        for sem_layer, int_layer in zip(self.sem_layers, self.int_layers):
+            h_sem, root_sem = sem_layer(h_sem, batch.sem_edges, batch.sem_batch, root_sem)
+            h_int, root_int = int_layer(h_int, batch.int_edges, batch.int_batch, root_int)
+        h = torch.cat([h_sem, h_int])
+        owner = torch.cat([batch.sem_batch, batch.int_batch])
+        order = torch.argsort(owner, stable=True)
+        if self.alignment is None:
+            pooled = scatter_mean(h, owner, batch.size)
+        else:
+            nodes, mask = to_dense_batch(h[order], owner[order], batch_size=batch.size)
+            types, _ = to_dense_batch(torch.cat([batch.sem_type, batch.int_type])[order], owner[order], batch_size=batch.size)
+            pooled = self.alignment(nodes, types, mask).mean(1)
+        return self.classifier(pooled)
+
+
+class InSideDetector:
+    name = "inside"
+
+    def __init__(self, seed: int = 0, device: str = "cpu", hidden: int = 256, depth: int = 3, fine_per_coarse: int = 4,
+                 pseudo_nodes: int = 4, dropout: float = 0.2, lr: float = 5e-4, weight_decay: float = 1e-2, epochs: int = 40,
+                 patience: int = 10, batch_size: int = 32, use_entities: bool = True, use_window: bool = True,
+                 use_fine_intents: bool = True, use_global: bool = True, use_alignment: bool = True):
+        self.seed, self.device = seed, device
+        self.params = dict(hidden=hidden, depth=depth, fine_per_coarse=fine_per_coarse, pseudo_nodes=pseudo_nodes, dropout=dropout,
+                           lr=lr, weight_decay=weight_decay, epochs=epochs, patience=patience, batch_size=batch_size,
+                           use_entities=use_entities, use_window=use_window, use_fine_intents=use_fine_intents,
+                           use_global=use_global, use_alignment=use_alignment)
+        self.module: InSide | None = None
+
+    def _batch(self, data: MethodInputs, rows: np.ndarray) -> Batch:
+        p = self.params
+        return Batch(data, rows, p["fine_per_coarse"], p["use_entities"], p["use_window"], p["use_fine_intents"], self.device)
+
+    def _check(self, data: MethodInputs) -> None:
+        if data.sentence_graphs is None or data.intents is None:
+            raise ValueError("InSide needs sentence-entity graphs and intent vectors (run the graphs and intents stages)")
+
+    def fit(self, data: MethodInputs) -> dict:
+        self._check(data)
+        p = self.params
+        train, val = np.flatnonzero(data.mask("train")), data.mask("val")
+        generator = seed_everything(self.seed)
+        self.module = InSide(data.text.shape[1], p["hidden"], p["depth"], p["fine_per_coarse"], p["pseudo_nodes"], p["dropout"],
+                             p["use_fine_intents"], p["use_global"], p["use_alignment"]).to(self.device)
+        optimiser = torch.optim.AdamW(self.module.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+        weight = class_weights(data.y[train]).to(self.device)
+        best = BestOnValidation(p["patience"])
+        start = time.perf_counter()
+        for epoch in range(p["epochs"]):
+            self.module.train()
+            order = train[torch.randperm(len(train), generator=generator).numpy()]
+            for first in range(0, len(order), p["batch_size"]):
+                rows = order[first: first + p["batch_size"]]
+                optimiser.zero_grad()
+                loss = F.cross_entropy(self.module(self._batch(data, rows)), torch.as_tensor(data.y[rows], device=self.device), weight=weight)
+                loss.backward()
+                optimiser.step()
+            if best.update(epoch, macro_f1(data.y[val], self._prob(data, val)), self.module):
+                break
+        epochs_run = epoch + 1
+        seconds = time.perf_counter() - start
+        best.restore(self.module)
+        self.module.cpu()
+        return best.record() | {
+            "epochs_run": epochs_run,
+            "seconds_per_epoch": round(seconds / epochs_run, 4),
+            "params": dict(p),
+            "articles_without_semantic_graph": int(sum(g is None for g in data.sentence_graphs)),
+            "missing_intent_paragraphs": int((~data.intent_mask).sum()),
+        }
+
+    def _prob(self, data: MethodInputs, rows: np.ndarray) -> np.ndarray:
+        """P(fake) of `rows` (a boolean mask or indices), in batches of 64 articles."""
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+        self.module.eval()
+        with torch.no_grad():
+            return np.concatenate([torch.softmax(self.module(self._batch(data, rows[i: i + 64])), dim=1)[:, 1].cpu().numpy()
+                                   for i in range(0, len(rows), 64)])
+
+    def predict_proba(self, data: MethodInputs) -> np.ndarray:
+        if self.module is None:
+            raise RuntimeError("inside: fit before predict_proba")
+        self._check(data)
+        self.module.to(self.device)
+        try:
+            return self._prob(data, np.arange(len(data))).astype(np.float64)
+        finally:
+            self.module.cpu()

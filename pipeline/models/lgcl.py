@@ -1,0 +1,379 @@
+"""LGCL + multi-view GMAE: two self-supervised graph embeddings per article into a linear SVM.
+
+LGCL (LLM-guided contrastive learning) over the article's WikiAMR graph (AMR + Wikipedia
+evidence nodes, stage graphs): a graph transformer whose attention between two nodes
+carries their relation path, encoded by a bi-GRU over the relation labels of a shortest
+path (eq. 1; every node pair within the graph stage's max_path_len hops, plus each node
+with itself). The mean-pooled graph embedding z is projected to y' and trained with
+
+    L_lgcl = SCE(y', y_pos) + lambda * max(0, margin - SCE(y', y_neg))
+
+where y_pos is the article's own text-encoder vector and y_neg the centroid of the text
+vectors of the articles the LLM put in the other class, SCE(a, b) = (1 - cos(a, b))^gamma.
+Text vectors are centred on the mean over all articles first (the MiniLM vectors share a
+large common direction, which would make both centroids nearly equal). The LLM class is
+its zero-shot label where one was parsed and otherwise its scored veracity label
+(P(fake) >= 0.5); both counts are recorded, as is every article without either.
+
+Multi-view GMAE over the article's propagation graph: k views, each masking `feature_mask`
+of the nodes' features with a learnable token and dropping `edge_drop` of the edges; a
+2-layer GIN encoder; m re-maskings of the encoder output (the masked nodes plus a random
+`remask_rate` of the rest, set to a learnable token) each decoded by a 1-layer GIN;
+L_prop = L_mrec (SCE reconstruction of the masked nodes' features, averaged over views and
+re-maskings) + L_mcos (1 - cosine between the views' mean-pooled graph embeddings).
+
+Both encoders are trained on every article's graph with no label at all (self-supervised,
+transductive in the graphs, never in the labels). Then the two graph embeddings,
+concatenated and standardised with train statistics, go into a linear SVM whose C is
+chosen on validation macro-F1; P(fake) is the logistic of its decision value. An article
+without a WikiAMR or propagation graph gets zeros for that part (counted).
+
+Also recorded: the papers' protocol, 5-fold stratified cross-validation (80:20) of the SVM
+on the same features over the train and validation articles (test labels are hidden
+from every method here). Ablations: use_lgcl / use_propagation (only-L_prop / only-L_lgcl).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+from torch import nn
+from torch_geometric.data import Batch as GraphBatch
+from torch_geometric.data import Data
+from torch_geometric.nn import GINConv, global_mean_pool
+from torch_geometric.utils import softmax as edge_softmax
+
+from pipeline.models.inputs import MethodInputs
+from pipeline.models.training import macro_f1, seed_everything
+
+
+def sce(a: torch.Tensor, b: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Scaled cosine error per row: (1 - cos(a, b))^gamma."""
+    return (1.0 - F.cosine_similarity(a, b, dim=-1)).clamp(min=0).pow(gamma)
+
+
+# ---------------------------------------------------------------- LGCL graph transformer
+
+class RelationEncoder(nn.Module):
+    """Bi-GRU over a relation path's labels -> one vector per path."""
+
+    def __init__(self, n_relations: int, dim: int):
+        super().__init__()
+        self.embedding = nn.Embedding(n_relations + 1, dim, padding_idx=0)  # relation r -> r + 1, padding 0
+        self.gru = nn.GRU(dim, dim // 2, batch_first=True, bidirectional=True)
+
+    def forward(self, paths: torch.Tensor) -> torch.Tensor:
+        """paths (U, L) relation ids padded with -1, each with at least one step -> (U, dim)."""
+        lengths = (paths >= 0).sum(1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(paths + 1), lengths, batch_first=True, enforce_sorted=False)
+        _, last = self.gru(packed)                          # (2, U, dim / 2): both directions' final states
+        return torch.cat([last[0], last[1]], dim=1)
+
+
+class RelationAttentionLayer(nn.Module):
+    def __init__(self, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.rk, self.rv = nn.Linear(dim, dim, bias=False), nn.Linear(dim, dim, bias=False)
+        self.out = nn.Linear(dim, dim)
+        self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
+        self.norm1, self.norm2, self.dropout = nn.LayerNorm(dim), nn.LayerNorm(dim), dropout
+
+    def forward(self, h, src, dst, r):
+        """h (N, d); attention from node src[p] to node dst[p] through relation vector r[p]."""
+        shape = (-1, self.heads, self.head_dim)
+        q = self.q(h)[src].view(shape)
+        k = (self.k(h)[dst] + self.rk(r)).view(shape)
+        v = (self.v(h)[dst] + self.rv(r)).view(shape)
+        a = edge_softmax((q * k).sum(-1) / math.sqrt(self.head_dim), src, num_nodes=len(h))  # eq. 1, per head
+        a = F.dropout(a, self.dropout, self.training)
+        agg = h.new_zeros(len(h), self.heads, self.head_dim).index_add_(0, src, a[..., None] * v).reshape(len(h), -1)
+        h = self.norm1(h + F.dropout(self.out(agg), self.dropout, self.training))
+        return self.norm2(h + F.dropout(self.ffn(h), self.dropout, self.training))
+
+
+class LGCLEncoder(nn.Module):
+    def __init__(self, in_dim: int, n_relations: int, target_dim: int, hidden: int = 128, heads: int = 4, layers: int = 2,
+                 dropout: float = 0.1):
+        super().__init__()
+        self.inp = nn.Linear(in_dim, hidden)
+        self.relations = RelationEncoder(n_relations, hidden)
+        self.self_relation = nn.Parameter(torch.zeros(hidden))   # the path from a node to itself
+        self.layers = nn.ModuleList(RelationAttentionLayer(hidden, heads, dropout) for _ in range(layers))
+        self.project = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, target_dim))
+
+    def forward(self, batch: "AMRBatch") -> torch.Tensor:
+        """Graph embeddings z (B, hidden)."""
+        r = torch.cat([self.relations(batch.distinct_paths)[batch.path_index], self.self_relation.expand(batch.num_nodes, -1)])
+        h = self.inp(batch.x)
+        for layer in self.layers:
+            h = layer(h, batch.src, batch.dst, r)
+        return global_mean_pool(h, batch.node_batch, batch.size)
+
+
+class AMRBatch:
+    """WikiAMR graphs of a minibatch: nodes concatenated, relation-path pairs plus self pairs,
+    each distinct relation path encoded once (paths repeat a lot across pairs)."""
+
+    def __init__(self, graphs: list[Data], device: str):
+        xs, src, dst, paths, batch = [], [], [], [], []
+        offset = 0
+        for b, g in enumerate(graphs):
+            pairs = g.path_pairs.long()
+            xs.append(g.x)
+            src.append(pairs[0] + offset)
+            dst.append(pairs[1] + offset)
+            paths.append(g.path_relations.long())
+            batch.append(torch.full((g.num_nodes,), b))
+            offset += g.num_nodes
+        self.size, self.num_nodes = len(graphs), offset
+        self.x = torch.cat(xs).float().to(device)
+        self.node_batch = torch.cat(batch).to(device)
+        paths = torch.cat(paths)
+        if len(paths):
+            self.distinct_paths, self.path_index = torch.unique(paths, dim=0, return_inverse=True)
+        else:
+            self.distinct_paths, self.path_index = paths, torch.zeros(0, dtype=torch.long)
+        self.distinct_paths, self.path_index = self.distinct_paths.to(device), self.path_index.to(device)
+        nodes = torch.arange(offset)
+        self.src = torch.cat(src + [nodes]).to(device)
+        self.dst = torch.cat(dst + [nodes]).to(device)
+
+
+# ---------------------------------------------------------------- multi-view GMAE
+
+def gin(in_dim: int, out_dim: int) -> GINConv:
+    return GINConv(nn.Sequential(nn.Linear(in_dim, out_dim), nn.ReLU(), nn.Linear(out_dim, out_dim)), train_eps=True)
+
+
+class MultiViewGMAE(nn.Module):
+    def __init__(self, in_dim: int, hidden: int = 128, feature_mask: float = 0.5, edge_drop: float = 0.2, views: int = 2,
+                 remasks: int = 2, remask_rate: float = 0.5, gamma: float = 2.0):
+        super().__init__()
+        self.encoder = nn.ModuleList([gin(in_dim, hidden), gin(hidden, hidden)])
+        self.to_decoder = nn.Linear(hidden, hidden, bias=False)
+        self.decoder = GINConv(nn.Linear(hidden, in_dim))
+        self.mask_token = nn.Parameter(torch.zeros(in_dim))
+        self.remask_token = nn.Parameter(torch.zeros(hidden))
+        self.settings = dict(feature_mask=feature_mask, edge_drop=edge_drop, views=views, remasks=remasks,
+                             remask_rate=remask_rate, gamma=gamma)
+
+    def encode(self, x, edge_index):
+        h = F.relu(self.encoder[0](x, edge_index))
+        return self.encoder[1](h, edge_index)
+
+    def embed(self, batch) -> torch.Tensor:
+        return global_mean_pool(self.encode(batch.x, batch.edge_index), batch.batch, batch.num_graphs)
+
+    def loss(self, batch, generator: torch.Generator) -> torch.Tensor:
+        s = self.settings
+        n, device = batch.num_nodes, batch.x.device
+
+        def draw(count, rate):
+            return (torch.rand(count, generator=generator) < rate).to(device)
+
+        pooled, reconstruction = [], 0.0
+        for _ in range(s["views"]):
+            masked = draw(n, s["feature_mask"])
+            edges = batch.edge_index[:, ~draw(batch.edge_index.shape[1], s["edge_drop"])]
+            x = torch.where(masked[:, None], self.mask_token, batch.x)
+            h = self.encode(x, edges)
+            pooled.append(global_mean_pool(h, batch.batch, batch.num_graphs))
+            for _ in range(s["remasks"]):
+                remask = masked | draw(n, s["remask_rate"])
+                decoded = self.decoder(torch.where(remask[:, None], self.remask_token, self.to_decoder(h)), edges)
+                reconstruction = reconstruction + sce(decoded[masked], batch.x[masked], s["gamma"]).mean()   # L_mrec
+        pairs = [(a, b) for a in range(len(pooled)) for b in range(a + 1, len(pooled))]
+        consistency = sum(1 - F.cosine_similarity(pooled[a], pooled[b]).mean() for a, b in pairs) / max(len(pairs), 1)  # L_mcos
+        return reconstruction / (s["views"] * s["remasks"]) + consistency
+
+
+# ---------------------------------------------------------------- detector
+
+def llm_classes(data: MethodInputs) -> tuple[np.ndarray, dict]:
+    """The LLM's class per article (1 fake, 0 real, -1 none): zero-shot where parsed, else scored veracity."""
+    zero_shot = data.llm_zero_shot if data.llm_zero_shot is not None else np.full(len(data), -1)
+    prob = data.llm_prob_fake if data.llm_prob_fake is not None else np.full(len(data), np.nan)
+    scored = np.where(np.isnan(prob), -1, (prob >= 0.5).astype(int))
+    classes = np.where(zero_shot >= 0, zero_shot, scored)
+    counts = {"zero_shot": int((zero_shot >= 0).sum()), "scored_veracity": int(((zero_shot < 0) & (scored >= 0)).sum()),
+              "none": int((classes < 0).sum())}
+    return classes.astype(np.int64), counts
+
+
+def contrastive_targets(data: MethodInputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+    """y_pos (N, d), y_neg (N, d) and whether the negative term applies, from label-free inputs only."""
+    text = data.text - data.text.mean(0)
+    classes, counts = llm_classes(data)
+    centroids = {c: text[classes == c].mean(0) if (classes == c).any() else np.zeros(text.shape[1], np.float32) for c in (0, 1)}
+    has_negative = (classes >= 0) & np.array([(classes == 1 - c).any() for c in classes])
+    negative = np.stack([centroids[1 - c] if c >= 0 else np.zeros(text.shape[1], np.float32) for c in classes])
+    counts["without_negative"] = int((~has_negative).sum())
+    as_tensor = lambda a: torch.as_tensor(np.asarray(a, np.float32))  # noqa: E731
+    return as_tensor(text), as_tensor(negative), torch.as_tensor(has_negative), counts
+
+
+def logistic(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class LGCLDetector:
+    name = "lgcl"
+
+    def __init__(self, seed: int = 0, device: str = "cpu", hidden: int = 128, heads: int = 4, layers: int = 2,
+                 dropout: float = 0.1, lam: float = 0.5, margin: float = 1.0, gamma: float = 2.0, lr: float = 1e-3,
+                 epochs: int = 20, batch_size: int = 8, gmae_hidden: int = 128, feature_mask: float = 0.5,
+                 edge_drop: float = 0.2, views: int = 2, remasks: int = 2, remask_rate: float = 0.5, gmae_epochs: int = 50,
+                 gmae_batch_size: int = 32, C_grid: tuple = (0.001, 0.01, 0.1, 1.0), cv_folds: int = 5,
+                 use_lgcl: bool = True, use_propagation: bool = True):
+        if not (use_lgcl or use_propagation):
+            raise ValueError("lgcl: use_lgcl and use_propagation cannot both be false")
+        self.seed, self.device = seed, device
+        self.params = dict(hidden=hidden, heads=heads, layers=layers, dropout=dropout, lam=lam, margin=margin, gamma=gamma, lr=lr,
+                           epochs=epochs, batch_size=batch_size, gmae_hidden=gmae_hidden, feature_mask=feature_mask,
+                           edge_drop=edge_drop, views=views, remasks=remasks, remask_rate=remask_rate, gmae_epochs=gmae_epochs,
+                           gmae_batch_size=gmae_batch_size, C_grid=list(C_grid), cv_folds=cv_folds, use_lgcl=use_lgcl,
+                           use_propagation=use_propagation)
+        self.lgcl: LGCLEncoder | None = None
+        self.gmae: MultiViewGMAE | None = None
+        self.svm = self.mean = self.std = None
+
+    # -- self-supervised feature learning (reads no label)
+
+    def _fit_lgcl(self, data: MethodInputs, generator: torch.Generator) -> dict:
+        p = self.params
+        rows = np.array([i for i, g in enumerate(data.amr_graphs) if g is not None])
+        if not len(rows):
+            raise ValueError("lgcl: no article has a WikiAMR graph")
+        y_pos, y_neg, has_negative, counts = contrastive_targets(data)
+        n_relations = max(int(g.path_relations.max()) + 1 if g.path_relations.numel() else 0 for g in data.amr_graphs if g is not None)
+        self.lgcl = LGCLEncoder(data.amr_graphs[rows[0]].x.shape[1], max(n_relations, 1), y_pos.shape[1], p["hidden"], p["heads"],
+                                p["layers"], p["dropout"]).to(self.device)
+        optimiser = torch.optim.AdamW(self.lgcl.parameters(), lr=p["lr"])
+        losses, start = [], time.perf_counter()
+        for _ in range(p["epochs"]):
+            self.lgcl.train()
+            order, total = rows[torch.randperm(len(rows), generator=generator).numpy()], 0.0
+            for first in range(0, len(order), p["batch_size"]):
+                chunk = order[first: first + p["batch_size"]]
+                batch = AMRBatch([data.amr_graphs[i] for i in chunk], self.device)
+                y = self.lgcl.project(self.lgcl(batch))
+                pos, neg = sce(y, y_pos[chunk].to(self.device), p["gamma"]), sce(y, y_neg[chunk].to(self.device), p["gamma"])
+                loss = (pos + p["lam"] * has_negative[chunk].to(self.device) * F.relu(p["margin"] - neg)).mean()
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                total += loss.item() * len(chunk)
+            losses.append(round(total / len(rows), 5))
+        return {"epochs": p["epochs"], "seconds_per_epoch": round((time.perf_counter() - start) / max(p["epochs"], 1), 4),
+                "loss_by_epoch": losses, "llm_classes": counts, "articles_with_graph": len(rows)}
+
+    def _fit_gmae(self, data: MethodInputs, generator: torch.Generator) -> dict:
+        p = self.params
+        graphs = [Data(x=g.x.float(), edge_index=g.edge_index) for g in data.propagation_graphs if g is not None]
+        if not graphs:
+            raise ValueError("lgcl: no article has a propagation graph")
+        self.gmae = MultiViewGMAE(graphs[0].x.shape[1], p["gmae_hidden"], p["feature_mask"], p["edge_drop"], p["views"],
+                                  p["remasks"], p["remask_rate"], p["gamma"]).to(self.device)
+        optimiser = torch.optim.AdamW(self.gmae.parameters(), lr=p["lr"])
+        losses, start = [], time.perf_counter()
+        for _ in range(p["gmae_epochs"]):
+            self.gmae.train()
+            order = torch.randperm(len(graphs), generator=generator).tolist()
+            total = 0.0
+            for first in range(0, len(order), p["gmae_batch_size"]):
+                chunk = [graphs[i] for i in order[first: first + p["gmae_batch_size"]]]
+                loss = self.gmae.loss(GraphBatch.from_data_list(chunk).to(self.device), generator)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                total += loss.item() * len(chunk)
+            losses.append(round(total / len(graphs), 5))
+        return {"epochs": p["gmae_epochs"], "seconds_per_epoch": round((time.perf_counter() - start) / max(p["gmae_epochs"], 1), 4),
+                "loss_by_epoch": losses, "articles_with_graph": len(graphs)}
+
+    def features(self, data: MethodInputs) -> np.ndarray:
+        """The concatenated graph embeddings of every article (zeros where it has no graph)."""
+        parts = []
+        with torch.no_grad():
+            if self.lgcl is not None:
+                self.lgcl.to(self.device).eval()
+                z = np.zeros((len(data), self.params["hidden"]), np.float32)
+                rows = [i for i, g in enumerate(data.amr_graphs) if g is not None]
+                for first in range(0, len(rows), self.params["batch_size"]):
+                    chunk = rows[first: first + self.params["batch_size"]]
+                    z[chunk] = self.lgcl(AMRBatch([data.amr_graphs[i] for i in chunk], self.device)).cpu().numpy()
+                parts.append(z)
+                self.lgcl.cpu()
+            if self.gmae is not None:
+                self.gmae.to(self.device).eval()
+                g = np.zeros((len(data), self.params["gmae_hidden"]), np.float32)
+                rows = [i for i, graph in enumerate(data.propagation_graphs) if graph is not None]
+                for first in range(0, len(rows), 64):
+                    chunk = rows[first: first + 64]
+                    batch = GraphBatch.from_data_list([Data(x=data.propagation_graphs[i].x.float(),
+                                                            edge_index=data.propagation_graphs[i].edge_index) for i in chunk])
+                    g[chunk] = self.gmae.embed(batch.to(self.device)).cpu().numpy()
+                parts.append(g)
+                self.gmae.cpu()
+        return np.hstack(parts)
+
+    # -- the SVM, the only step that reads labels
+
+    def _svm(self, C: float) -> LinearSVC:
+        return LinearSVC(C=C, class_weight="balanced", max_iter=20000, random_state=self.seed)
+
+    def fit(self, data: MethodInputs) -> dict:
+        p = self.params
+        if p["use_lgcl"] and data.amr_graphs is None:
+            raise ValueError("lgcl: needs WikiAMR graphs (MethodInputs.amr_graphs is None)")
+        if p["use_propagation"] and data.propagation_graphs is None:
+            raise ValueError("lgcl: needs propagation graphs (MethodInputs.propagation_graphs is None)")
+        generator = seed_everything(self.seed)
+        record = {"params": dict(p)}
+        if p["use_lgcl"]:
+            record["lgcl"] = self._fit_lgcl(data, generator)
+        if p["use_propagation"]:
+            record["gmae"] = self._fit_gmae(data, generator)
+        X = self.features(data)
+        train, val = data.mask("train"), data.mask("val")
+        self.mean, std = X[train].mean(0), X[train].std(0)
+        self.std = np.where(std > 1e-6, std, 1.0)
+        X = (X - self.mean) / self.std
+        scores = {C: macro_f1(data.y[val], logistic(self._svm(C).fit(X[train], data.y[train]).decision_function(X[val])))
+                  for C in p["C_grid"]}
+        C = max(scores, key=lambda c: (scores[c], -c))  # ties: the smallest C
+        self.svm = self._svm(C).fit(X[train], data.y[train])
+        return record | {"selected": {"C": C, "val_macro_f1": round(scores[C], 4)},
+                         "val_macro_f1_by_C": {str(c): round(s, 4) for c, s in scores.items()},
+                         "features": int(X.shape[1]),
+                         "articles_without_amr_graph": None if data.amr_graphs is None else int(sum(g is None for g in data.amr_graphs)),
+                         "articles_without_propagation_graph": None if data.propagation_graphs is None else
+                         int(sum(g is None for g in data.propagation_graphs)),
+                         "cross_validation": self.cross_validate(X, data, C)}
+
+    def cross_validate(self, X: np.ndarray, data: MethodInputs, C: float) -> dict:
+        """The papers' protocol on the labelled (train + val) articles: k-fold 80:20, mean and std."""
+        labelled = np.flatnonzero(data.y >= 0)
+        X, y = X[labelled], data.y[labelled]
+        folds = StratifiedKFold(self.params["cv_folds"], shuffle=True, random_state=self.seed)
+        acc, f1 = [], []
+        for fit_rows, held_out in folds.split(X, y):
+            prob = logistic(self._svm(C).fit(X[fit_rows], y[fit_rows]).decision_function(X[held_out]))
+            acc.append(float(((prob >= 0.5) == y[held_out]).mean()))
+            f1.append(macro_f1(y[held_out], prob))
+        return {"folds": self.params["cv_folds"], "articles": int(len(labelled)), "C": C,
+                "accuracy": {"mean": round(float(np.mean(acc)), 4), "std": round(float(np.std(acc)), 4)},
+                "macro_f1": {"mean": round(float(np.mean(f1)), 4), "std": round(float(np.std(f1)), 4)}}
+
+    def predict_proba(self, data: MethodInputs) -> np.ndarray:
+        if self.svm is None:
+            raise RuntimeError("lgcl: fit before predict_proba")
+        return logistic(self.svm.decision_function((self.features(data) - self.mean) / self.std)).astype(np.float64)

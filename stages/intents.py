@@ -1,0 +1,24 @@
+"""Stage intents: the LLM's intent paragraphs -> data/processed/<dataset>/intent_embeddings.parquet
++ intents_report.json (InSide's coarse intent nodes)."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+
+from pipeline import config
+from pipeline.device import resolve_device
+from pipeline.features import registry
+from pipeline.features.intents import embed_intents
+
+
+def run(dataset: str, params: dict) -> dict:
+    cfg = params.get("embed", {})
+    llm = pq.read_table(config.llm_path(dataset)).to_pandas()
+    encoder, info = registry.text_encoder(cfg.get("text", "minilm"), resolve_device(cfg.get("device", "auto")))
+    table, report = embed_intents(llm, encoder, info.to_dict())
+    out = config.intents_path(dataset)
+    pq.write_table(table, out)
+    (out.parent / "intents_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report

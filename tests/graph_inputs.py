@@ -1,0 +1,72 @@
+"""Tiny real inputs for the per-article graph methods (InSide, LGCL): 16 PolitiFact articles of
+the embedded default with their UPFD propagation graphs, spaCy semantics, sentence-entity
+and WikiAMR graphs built by the pipeline's own builders, and MiniLM vectors.
+
+The LLM's intent paragraphs are the one stand-in: generating them with SmolLM2 would take
+about half a minute, so each article's title and first sentences, encoded by the same
+text encoder, play the four intents; one paragraph is left out to exercise the
+missing-intent path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from pipeline.data.ingest import ingest
+from pipeline.features import registry
+from pipeline.features.intents import embed_intents
+from pipeline.graphs.propagation import upfd_graphs
+from pipeline.graphs.sentence_entity import sentence_entity_graphs
+from pipeline.graphs.wikiamr import wikiamr_graphs
+from pipeline.models.inputs import MethodInputs, hide_test_labels
+from pipeline.semantics.analyse import analyse_articles
+from pipeline.semantics.kb import KnowledgeBase
+from pipeline.semantics.text import load_spacy
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT / "data" / "raw"
+KB_TITLES = ("Barack Obama", "United States", "Donald Trump", "Hillary Clinton", "Democratic Party (United States)",
+             "Republican Party (United States)", "Texas", "Florida", "Medicare (United States)")
+
+
+def text_encoder():
+    return registry.text_encoder("minilm", torch.device("cpu"))[0]
+
+
+def build(n_per_split: dict[str, int] | None = None) -> tuple[MethodInputs, pd.DataFrame]:
+    n_per_split = n_per_split or {"train": 10, "val": 3, "test": 3}
+    articles, _ = ingest("politifact", DEFAULT_DATA)
+    picked = []
+    for split, n in n_per_split.items():
+        part = articles[articles["split"] == split].sort_values("id")
+        picked += [part[part["label"] == 1].head(n - n // 2), part[part["label"] == 0].head(n // 2)]
+    articles = pd.concat(picked).reset_index(drop=True)
+    encoder = text_encoder()
+    text = encoder.encode(articles["text"].tolist(), progress=False)
+    entries = json.loads((DEFAULT_DATA / "wikipedia" / "summaries_en.json").read_text(encoding="utf-8"))
+    kb = KnowledgeBase({t: entries[t] for t in KB_TITLES if t in entries})
+    semantics, _ = analyse_articles(articles, kb, load_spacy(), max_chars=1500, amr_max_sentences=6, progress=False)
+    semantics = semantics.to_pandas()
+    sentence_graphs, _ = sentence_entity_graphs(semantics, encoder, window=3, max_sentences=12, progress=False)
+    amr_graphs, _, _ = wikiamr_graphs(semantics, encoder, max_path_len=3, progress=False)
+    propagation, _ = upfd_graphs(DEFAULT_DATA, articles, dict(zip(articles["id"], text)))
+    sentences = dict(zip(semantics["id"], semantics["sentences"]))
+    stand_in = pd.DataFrame({"id": articles["id"]} | {
+        f"intent_{p}": [(list(sentences[i]) + [articles["title"].iat[k] or ""] * 4)[j] for k, i in enumerate(articles["id"])]
+        for j, p in enumerate(("belief", "desire", "plan", "outcome"))})
+    stand_in.loc[0, "intent_plan"] = None
+    table, _ = embed_intents(stand_in, encoder, {"name": "minilm"}, progress=False)
+    intents = np.stack([np.stack([np.zeros(encoder.dim, np.float32) if v is None else np.asarray(v, np.float32)
+                                  for v in table.column(p).to_pylist()]) for p in ("belief", "desire", "plan", "outcome")], axis=1)
+    ids = articles["id"].tolist()
+    return MethodInputs(
+        ids=ids, split=articles["split"].to_numpy(), y=hide_test_labels(articles["split"], articles["label"]), text=text,
+        llm_prob_fake=np.linspace(0.1, 0.9, len(ids)), llm_zero_shot=np.where(np.arange(len(ids)) % 3 == 0, 1, -1),
+        sentence_graphs=[sentence_graphs.get(i) for i in ids], intents=intents,
+        intent_mask=np.stack([~np.asarray(table.column(p).is_null()) for p in ("belief", "desire", "plan", "outcome")], axis=1),
+        amr_graphs=[amr_graphs.get(i) for i in ids], propagation_graphs=[propagation.get(i) for i in ids],
+    ), articles
