@@ -39,6 +39,8 @@ REQUIRES = {
     "inside": ("sentence_graphs", "intents"),
     "lgcl": ("amr_graphs", "propagation_graphs"),
 }
+# Inputs from substituted components beyond the encoders, named in the metrics of the methods that read them.
+USES = {"glpn": ("llm",), "llm_only": ("llm",), "inside": ("llm",), "lgcl": ("llm", "amr")}
 # Where a missing input comes from, for the not-applicable message.
 SOURCES = {
     "intents": "the LLM's intent paragraphs: list the dataset in llm.intents.datasets",
@@ -94,8 +96,11 @@ def load_inputs(articles: pd.DataFrame, embeddings_file, similarity_file=None, l
         if "zero_shot_label" in llm:
             inputs["llm_zero_shot"] = llm["zero_shot_label"].fillna(-1).to_numpy(dtype=np.int64)
     meta = read_meta(table)
+    substitutes = {"encoders": meta.get("substitutes", [])}
+    if llm_file is not None and (llm_meta := read_meta(llm_file)).get("substitute_for"):
+        substitutes["llm"] = [f"LLM {llm_meta['model']} ({llm_meta['backend']}) stands in for {llm_meta['substitute_for']}"]
     data = MethodInputs(ids=articles["id"].tolist(), split=articles["split"].to_numpy(),
-                        y=hide_test_labels(articles["split"], articles["label"]), substitutes=meta.get("substitutes", []), **inputs)
+                        y=hide_test_labels(articles["split"], articles["label"]), substitutes=substitutes, **inputs)
     return data, meta
 
 
@@ -105,9 +110,12 @@ def _per_article(ids: list[str], path: Path) -> list | None:
     return [graphs.get(key) for key in ids] if graphs else None
 
 
-def attach_graphs(data: MethodInputs, graphs_dir: Path, intents_file: Path) -> MethodInputs:
-    """`data` with the per-article graphs and intent vectors joined by id."""
+def attach_graphs(data: MethodInputs, graphs_dir: Path, intents_file: Path, semantics_file: Path) -> MethodInputs:
+    """`data` with the per-article graphs and intent vectors joined by id, and the AMR
+    source among the substitutes where it stands in for the paper's parser."""
     graphs_dir, intents_file = Path(graphs_dir), Path(intents_file)
+    amr_source = read_meta(semantics_file).get("amr_source", "")
+    substitutes = data.substitutes | ({"amr": [f"AMR: {amr_source}"]} if "substitute" in amr_source else {})
     intents = mask = None
     if intents_file.exists():
         table = pq.read_table(intents_file)
@@ -120,7 +128,7 @@ def attach_graphs(data: MethodInputs, graphs_dir: Path, intents_file: Path) -> M
         if present.any():
             intents, mask = np.stack([vectors(table, p)[rows] for p in PERSPECTIVES], axis=1), present
     return dataclasses.replace(
-        data, intents=intents, intent_mask=mask,
+        data, intents=intents, intent_mask=mask, substitutes=substitutes,
         sentence_graphs=_per_article(data.ids, graphs_dir / "sentence_entity.pt"),
         amr_graphs=_per_article(data.ids, graphs_dir / "wikiamr.pt"),
         propagation_graphs=_per_article(data.ids, graphs_dir / "propagation.pt"),
@@ -139,4 +147,5 @@ def train(method: str, data: MethodInputs, settings: dict, seed: int, device: st
     record = model.fit(data)
     prob = np.asarray(model.predict_proba(data), dtype=float)
     predictions = pd.DataFrame({"id": data.ids, "split": data.split, "prob_fake": prob, "pred": (prob >= 0.5).astype(int), "seed": seed})
-    return model, predictions, record | {"seed": seed, "substitutes": data.substitutes}
+    substitutes = [s for part in ("encoders",) + USES.get(method, ()) for s in data.substitutes.get(part, [])]
+    return model, predictions, record | {"seed": seed, "substitutes": substitutes}

@@ -27,7 +27,7 @@ def run(method: str, dataset: str, params: dict) -> list[dict]:
     data, _ = load_inputs(articles, config.embeddings_path(dataset), similarity if similarity.exists() and not graph_method else None,
                           config.llm_path(dataset) if config.llm_path(dataset).exists() else None)
     if graph_method:
-        data = attach_graphs(data, config.graphs_dir(dataset), config.intents_path(dataset))
+        data = attach_graphs(data, config.graphs_dir(dataset), config.intents_path(dataset), config.semantics_path(dataset))
     device = str(resolve_device(cfg.get("device", "auto")))
     out = config.model_dir(method, dataset)
     out.mkdir(parents=True, exist_ok=True)

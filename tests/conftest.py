@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data" / "raw"
@@ -54,3 +55,20 @@ def mediaeval_root(tmp_path_factory) -> Path:
     _slice_mediaeval(root / "mediaeval2016", train_posts=60, test_posts=20)
     _slice_kb(root / "wikipedia" / "summaries_en.json")
     return root
+
+
+@pytest.fixture
+def one_thread():
+    """Small models: one thread is as fast, and does not stall when other jobs share the CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def graph_data():
+    """16 real PolitiFact articles with their per-article graphs (tests/graph_inputs.py)."""
+    import graph_inputs
+
+    return graph_inputs.build()[0]

@@ -54,6 +54,9 @@ def test_repro_produces_metrics_for_every_stage(project):
     assert test["counts"]["n"] == 20 and 0 <= test["accuracy"] <= 1 and test["auc"] is not None
     assert metrics["selection"][0]["C"] in yaml.safe_load((project / "params.yaml").read_text())["train"]["logreg"]["C_grid"]
     assert any("stands in for" in s for s in metrics["substitutes"])
+    llm_only = json.loads((project / "metrics/llm_only/mediaeval2016.json").read_text())
+    assert any(s.startswith("LLM smollm2-135m") for s in llm_only["substitutes"])  # only methods that read the LLM name it
+    assert not any(s.startswith("LLM ") for s in metrics["substitutes"])
     report = json.loads((project / "data/interim/mediaeval2016/ingest_report.json").read_text())
     assert report["rows_kept"] == 80 and set(report["label_counts"]) == {"train", "val", "test"}
     predictions = pd.read_parquet(project / "models/logreg/mediaeval2016/predictions.parquet")

@@ -12,7 +12,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import graph_inputs
 from pipeline.features.intents import PERSPECTIVES, embed_intents
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
 from pipeline.models.inside import COARSE, ENTITY, FINE, N_COARSE, Batch, InSide, InSideDetector
@@ -20,17 +19,12 @@ from pipeline.models.inside import COARSE, ENTITY, FINE, N_COARSE, Batch, InSide
 SMALL = dict(hidden=32, depth=2, fine_per_coarse=3, pseudo_nodes=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(scope="module")
-def data():
-    return graph_inputs.build()[0]
+@pytest.fixture
+def data(graph_data):
+    return graph_data
 
 
 def batch(data, rows=None, fine=3, **flags):

@@ -13,23 +13,17 @@ import torch
 from torch_geometric.data import Batch as GraphBatch
 from torch_geometric.data import Data
 
-import graph_inputs
 from pipeline.models.lgcl import AMRBatch, LGCLDetector, LGCLEncoder, MultiViewGMAE, contrastive_targets, llm_classes, sce
 
 SMALL = dict(hidden=32, heads=2, layers=1, epochs=2, batch_size=8, gmae_hidden=32, gmae_epochs=2, cv_folds=3)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(scope="module")
-def data():
-    return graph_inputs.build()[0]
+@pytest.fixture
+def data(graph_data):
+    return graph_data
 
 
 def propagation_batch(data):

@@ -25,13 +25,7 @@ ABLATIONS = [dict(use_ple=False), dict(use_similarity_weighting=False), dict(use
              dict(use_ple=False, use_similarity_weighting=False, use_attention=False)]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are small: one thread is as fast, and does not stall when other jobs share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _batch(n: int = 32, seed: int = 0):

@@ -32,7 +32,7 @@ class MethodInputs:
     intent_mask: np.ndarray | None = None    # (N, 4) bool: the LLM gave that paragraph
     amr_graphs: list | None = None           # WikiAMR graphs with relation paths (LGCL)
     propagation_graphs: list | None = None   # news propagation graphs (multi-view GMAE)
-    substitutes: list[str] = field(default_factory=list)
+    substitutes: dict[str, list[str]] = field(default_factory=dict)  # input -> what stands in for the paper's component
 
     def __post_init__(self):
         self.split = np.asarray(self.split)
