@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.utils import to_dense_batch
+from tqdm.auto import tqdm
 
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
 from pipeline.models.inputs import MethodInputs
@@ -224,7 +225,8 @@ class InSideDetector:
         weight = class_weights(data.y[train]).to(self.device)
         best = BestOnValidation(p["patience"])
         start = time.perf_counter()
-        for epoch in range(p["epochs"]):
+        bar = tqdm(range(p["epochs"]), desc=f"inside seed {self.seed}", unit="epoch", leave=False)
+        for epoch in bar:
             self.module.train()
             order = train[torch.randperm(len(train), generator=generator).numpy()]
             for first in range(0, len(order), p["batch_size"]):
@@ -233,8 +235,11 @@ class InSideDetector:
                 loss = F.cross_entropy(self.module(self._batch(data, rows)), torch.as_tensor(data.y[rows], device=self.device), weight=weight)
                 loss.backward()
                 optimiser.step()
-            if best.update(epoch, macro_f1(data.y[val], self._prob(data, val)), self.module):
+            stop = best.update(epoch, macro_f1(data.y[val], self._prob(data, val)), self.module)
+            bar.set_postfix(val_macro_f1=best.history[-1])
+            if stop:
                 break
+        bar.close()
         epochs_run = epoch + 1
         seconds = time.perf_counter() - start
         best.restore(self.module)

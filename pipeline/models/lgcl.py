@@ -48,6 +48,7 @@ from torch_geometric.data import Batch as GraphBatch
 from torch_geometric.data import Data
 from torch_geometric.nn import GINConv, global_mean_pool
 from torch_geometric.utils import softmax as edge_softmax
+from tqdm.auto import tqdm
 
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import macro_f1, seed_everything
@@ -258,7 +259,7 @@ class LGCLDetector:
                                 p["layers"], p["dropout"]).to(self.device)
         optimiser = torch.optim.AdamW(self.lgcl.parameters(), lr=p["lr"])
         losses, start = [], time.perf_counter()
-        for _ in range(p["epochs"]):
+        for _ in tqdm(range(p["epochs"]), desc=f"lgcl seed {self.seed}", unit="epoch", leave=False):
             self.lgcl.train()
             order, total = rows[torch.randperm(len(rows), generator=generator).numpy()], 0.0
             for first in range(0, len(order), p["batch_size"]):
@@ -284,7 +285,7 @@ class LGCLDetector:
                                   p["remasks"], p["remask_rate"], p["gamma"]).to(self.device)
         optimiser = torch.optim.AdamW(self.gmae.parameters(), lr=p["lr"])
         losses, start = [], time.perf_counter()
-        for _ in range(p["gmae_epochs"]):
+        for _ in tqdm(range(p["gmae_epochs"]), desc=f"gmae seed {self.seed}", unit="epoch", leave=False):
             self.gmae.train()
             order = torch.randperm(len(graphs), generator=generator).tolist()
             total = 0.0
