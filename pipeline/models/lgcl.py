@@ -87,12 +87,13 @@ class RelationAttentionLayer(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
         self.norm1, self.norm2, self.dropout = nn.LayerNorm(dim), nn.LayerNorm(dim), dropout
 
-    def forward(self, h, src, dst, r):
-        """h (N, d); attention from node src[p] to node dst[p] through relation vector r[p]."""
+    def forward(self, h, src, dst, relations, relation_index):
+        """h (N, d); attention from node src[p] to node dst[p] through relation vector
+        relations[relation_index[p]]. The relation projections run once per distinct path."""
         shape = (-1, self.heads, self.head_dim)
         q = self.q(h)[src].view(shape)
-        k = (self.k(h)[dst] + self.rk(r)).view(shape)
-        v = (self.v(h)[dst] + self.rv(r)).view(shape)
+        k = (self.k(h)[dst] + self.rk(relations)[relation_index]).view(shape)
+        v = (self.v(h)[dst] + self.rv(relations)[relation_index]).view(shape)
         a = edge_softmax((q * k).sum(-1) / math.sqrt(self.head_dim), src, num_nodes=len(h))  # eq. 1, per head
         a = F.dropout(a, self.dropout, self.training)
         agg = h.new_zeros(len(h), self.heads, self.head_dim).index_add_(0, src, a[..., None] * v).reshape(len(h), -1)
@@ -112,10 +113,12 @@ class LGCLEncoder(nn.Module):
 
     def forward(self, batch: "AMRBatch") -> torch.Tensor:
         """Graph embeddings z (B, hidden)."""
-        r = torch.cat([self.relations(batch.distinct_paths)[batch.path_index], self.self_relation.expand(batch.num_nodes, -1)])
+        relations = torch.cat([self.relations(batch.distinct_paths), self.self_relation[None]])
+        self_index = torch.full((batch.num_nodes,), len(batch.distinct_paths), device=batch.path_index.device)
+        relation_index = torch.cat([batch.path_index, self_index])
         h = self.inp(batch.x)
         for layer in self.layers:
-            h = layer(h, batch.src, batch.dst, r)
+            h = layer(h, batch.src, batch.dst, relations, relation_index)
         return global_mean_pool(h, batch.node_batch, batch.size)
 
 
