@@ -12,6 +12,7 @@
 # Overrides are Hydra-style, as for `dvc exp run -S`. DATA_ROOT (default ../shared/datasets)
 # and WORK (default /tmp/fnd-full-<dataset>) set the data and the scratch clone. The LLM
 # result cache is the workspace's own (.cache/llm), so answers already computed are reused.
+# RESUME=1 goes on with an interrupted run in WORK, with the workspace's committed code.
 # Same effect as `dvc exp run -S data_root=… -S '~datasets.…' -S '+datasets.<name>=<folder>'`
 # limited to the evaluate stages and what they depend on.
 set -euo pipefail
@@ -22,10 +23,15 @@ repo=$(git rev-parse --show-toplevel)
 data_root=$(realpath "${DATA_ROOT:-$repo/../shared/datasets}")
 work=${WORK:-/tmp/fnd-full-$name}
 
-rm -rf "$work"
-git clone -q "$repo" "$work"
-cd "$work"
-python - "$data_root" "$name" "$folder" "$repo/.cache/llm" "$@" <<'EOF'
+if [ -n "${RESUME:-}" ] && [ -d "$work" ]; then
+  # Go on with an interrupted run: finished stages are skipped, the LLM cache keeps its answers.
+  cd "$work"
+  git fetch -q origin && git checkout -q origin/HEAD -- pipeline stages prompts
+else
+  rm -rf "$work"
+  git clone -q "$repo" "$work"
+  cd "$work"
+  python - "$data_root" "$name" "$folder" "$repo/.cache/llm" "$@" <<'EOF'
 import sys
 import yaml
 from dvc.utils.hydra import apply_overrides
@@ -36,6 +42,7 @@ overrides = [f"data_root={data_root}", f"llm.cache_dir={cache}"] + [f"~datasets.
 overrides.append(f"datasets.{name}={folder}" if name in current else f"+datasets.{name}={folder}")
 apply_overrides("params.yaml", overrides + extra)
 EOF
+fi
 export PYTHONPATH=$work  # this clone's code, not the editable install's
 targets=$(dvc stage list | awk '{print $1}' | grep -E "^evaluate(_glpn|_graph)?@(.*-)?$name$")
 dvc repro $targets
