@@ -30,6 +30,22 @@ def propagation_batch(data):
     return GraphBatch.from_data_list([Data(x=g.x.float(), edge_index=g.edge_index) for g in data.propagation_graphs])
 
 
+def train_checking_gradients(model, loss_fn, steps: int = 30) -> list[float]:
+    """AdamW steps on loss_fn(); the first backward pass must reach every parameter."""
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for step in range(steps):
+        loss = loss_fn()
+        optimiser.zero_grad()
+        loss.backward()
+        if step == 0:
+            for name, param in model.named_parameters():
+                assert param.grad is not None and param.grad.abs().sum() > 0, name
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
 def test_amr_batch_keeps_every_relation_path_and_pair(data):
     graphs = data.amr_graphs[:4]
     batch = AMRBatch(graphs, "cpu")
@@ -50,19 +66,13 @@ def test_lgcl_loss_reaches_every_component_and_falls(data):
     y_pos, y_neg, has_negative, _ = contrastive_targets(data)
     n_relations = max(int(g.path_relations.max()) + 1 for g in data.amr_graphs)
     model = LGCLEncoder(data.amr_graphs[0].x.shape[1], n_relations, y_pos.shape[1], hidden=32, heads=2, layers=2, dropout=0.0)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
     batch = AMRBatch(data.amr_graphs[:8], "cpu")
-    losses = []
-    for step in range(30):
+
+    def loss():
         y = model.project(model(batch))
-        loss = (sce(y, y_pos[:8], 2.0) + 0.5 * has_negative[:8] * torch.relu(1.0 - sce(y, y_neg[:8], 2.0))).mean()
-        optimiser.zero_grad()
-        loss.backward()
-        if step == 0:
-            for name, param in model.named_parameters():
-                assert param.grad is not None and param.grad.abs().sum() > 0, name
-        optimiser.step()
-        losses.append(loss.item())
+        return (sce(y, y_pos[:8], 2.0) + 0.5 * has_negative[:8] * torch.relu(1.0 - sce(y, y_neg[:8], 2.0))).mean()
+
+    losses = train_checking_gradients(model, loss)
     assert losses[-1] < 0.7 * losses[0]
 
 
@@ -70,18 +80,8 @@ def test_gmae_loss_reaches_every_component_and_falls(data):
     torch.manual_seed(0)
     batch = propagation_batch(data)
     model = MultiViewGMAE(batch.x.shape[1], hidden=32)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
     generator = torch.Generator().manual_seed(0)
-    losses = []
-    for step in range(30):
-        loss = model.loss(batch, generator)
-        optimiser.zero_grad()
-        loss.backward()
-        if step == 0:
-            for name, param in model.named_parameters():
-                assert param.grad is not None and param.grad.abs().sum() > 0, name
-        optimiser.step()
-        losses.append(loss.item())
+    losses = train_checking_gradients(model, lambda: model.loss(batch, generator))
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
     assert model.embed(batch).shape == (len(data), 32)
 
