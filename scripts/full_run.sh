@@ -6,7 +6,7 @@
 #   scripts/full_run.sh <dataset> [folder] [override ...]
 #   scripts/full_run.sh weibo
 #   scripts/full_run.sh politifact fakenewsnet
-#   scripts/full_run.sh gossipcop llmfake 'ingest.options.gossipcop={adapter: llmfake, subsets: [gossipcop]}' \
+#   scripts/full_run.sh gossipcop llmfake '+ingest.options.gossipcop={adapter:llmfake,subsets:[gossipcop]}' \
 #       'llm.intents.datasets=[gossipcop]'
 #
 # Overrides are Hydra-style, as for `dvc exp run -S`. DATA_ROOT (default ../shared/datasets)
