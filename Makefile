@@ -1,10 +1,11 @@
-# One command each: `make setup` (fresh machine), `make repro` (the pipeline), `make test`.
+# One command each: `make setup` (fresh machine), `make repro` (the pipeline), `make test`,
+# `make gate` (CI's metrics check).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup repro test bench
+.PHONY: setup repro test gate bench
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,10 @@ repro:
 
 test:
 	python -m pytest
+
+# Reproduce the embedded default and fail when a metric moved from its committed value.
+gate:
+	fnd gate
 
 bench:
 	python benchmarks/embed_throughput.py

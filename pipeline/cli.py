@@ -196,5 +196,35 @@ def evaluate(method: str, dataset: str) -> None:
                f"macro-F1 {test.get('macro_f1', float('nan')):.4f}, AUC {test.get('auc')}")
 
 
+@app.command("report")
+def report_(out: Path = typer.Option(Path("reports"), help="Folder for summary.json, results.md, figures/ and sweeps/.")) -> None:
+    """Summarise every method × dataset (embedded default and reports/full/ runs) into the comparison report."""
+    from stages import report as stage
+
+    try:
+        table = stage.run(Path("."), out)
+    except USER_ERRORS as err:
+        _fail(err)
+    results = sum(len(methods) for datasets in table.values() for methods in datasets.values())
+    typer.echo(f"{out}/results.md: {results} results in {len(table)} runs; summary in {out}/summary.json")
+
+
+@app.command()
+def gate(
+    tolerance: float = typer.Option(0.001, help="Largest absolute change of any metric that still passes."),
+    skip: str = typer.Option("@inside", help="Regex of stages too slow to re-run in CI; they must not be stale instead."),
+) -> None:
+    """CI metrics gate: `dvc repro`, then compare every metric with the committed one (`dvc metrics diff`)."""
+    from pipeline import gate as metrics_gate
+
+    try:
+        passed, report = metrics_gate.run(tolerance, skip)
+    except metrics_gate.GateError as err:
+        _fail(err)
+    typer.echo(report)
+    if not passed:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -3,11 +3,14 @@ second `dvc repro` that does nothing, and the CLI's handling of bad requests."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -39,7 +42,7 @@ def project(tmp_path_factory, mediaeval_root):
     # and variant has its own unit tests; glpn always runs through train_glpn.
     params["train"] |= {"methods": ["logreg", "llm_only", "mmfnd"], "graph_methods": ["inside"], "seeds": [0]}
     (work / "params.yaml").write_text(yaml.safe_dump(params))
-    for tree in ("pipeline", "stages", "prompts"):
+    for tree in ("pipeline", "stages", "prompts", "reports/full"):
         shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
     for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"], [str(BIN / "dvc"), "config", "core.analytics", "false"]):
         assert _run(cmd, work).returncode == 0
@@ -67,6 +70,9 @@ def test_repro_produces_metrics_for_every_stage(project):
     # The per-article graph stages ran too; MediaEval gets no LLM intents by default, so InSide says so.
     inside = json.loads((project / "metrics/inside/mediaeval2016.json").read_text())
     assert inside["not_applicable"].startswith("inside needs intents, which this dataset does not have; the LLM's intent")
+    summary = json.loads((project / "reports/summary.json").read_text())["embedded"]["mediaeval2016"]
+    assert summary["logreg"]["accuracy"]["mean"] == test["accuracy"] and "not_applicable" in summary["inside"]
+    assert "| `logreg` | baseline |" in (project / "reports/results.md").read_text()
 
 
 def test_second_repro_is_a_no_op(project):
@@ -83,7 +89,7 @@ def test_train_param_change_reruns_only_training(project):
     out = _run([str(BIN / "dvc"), "repro"], project)
     assert out.returncode == 0, out.stderr
     ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train@logreg-mediaeval2016", "evaluate@logreg-mediaeval2016"}
+    assert ran == {"train@logreg-mediaeval2016", "evaluate@logreg-mediaeval2016", "report"}  # report reads every metric
 
 
 def test_mask_rate_sweep_point_reruns_only_glpn(project):
@@ -92,9 +98,26 @@ def test_mask_rate_sweep_point_reruns_only_glpn(project):
     out = _run([str(BIN / "dvc"), "exp", "run", "-S", "mask_rate=0.3"], project)
     assert out.returncode == 0, out.stdout + out.stderr
     ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train_glpn@mediaeval2016", "evaluate_glpn@mediaeval2016"}
+    assert ran == {"train_glpn@mediaeval2016", "evaluate_glpn@mediaeval2016", "report"}
     record = json.loads((project / "models/glpn/mediaeval2016/train.json").read_text())[0]
     assert record["params"]["mask_rate"] == 0.3
+
+
+def test_queued_sweep_runs_one_experiment_per_value(project):
+    dvc = str(BIN / "dvc")
+    queued = _run([dvc, "exp", "run", "--queue", "-S", "mask_rate=0.1,0.7"], project)
+    assert queued.returncode == 0 and queued.stdout.count("Queued experiment") == 2, queued.stdout + queued.stderr
+    assert _run([dvc, "queue", "start"], project).returncode == 0
+    deadline = time.monotonic() + 900  # a hang guard
+    while time.monotonic() < deadline:
+        status = _run([dvc, "queue", "status"], project).stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(3)
+    assert status.count("Success") == 2, status
+    shown = _run([dvc, "exp", "show", "--csv", "--drop", ".*", "--keep", "^(Experiment|mask_rate)$"], project)
+    rows = pd.read_csv(io.StringIO(shown.stdout))
+    assert sorted(rows.dropna(subset=["Experiment"])["mask_rate"]) == [0.1, 0.7]
 
 
 def test_theta_change_reruns_the_graph_and_training_only(project):
@@ -109,6 +132,51 @@ def test_theta_change_reruns_the_graph_and_training_only(project):
     assert not [stage for stage in ran if stage.startswith(upstream)]
     stats = json.loads((project / "metrics/graphs/mediaeval2016/similarity.json").read_text())
     assert stats["theta"] == 0.9 and stats["built"]
+
+
+def _commit(project, message):
+    for cmd in (["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "--allow-empty", "-m", message]):
+        assert _run(cmd, project).returncode == 0
+
+
+def _gate(project, *args):
+    return _run([str(BIN / "fnd"), "gate", *args], project)
+
+
+def test_metrics_gate_fails_until_moved_metrics_are_committed(project):
+    _commit(project, "results")
+    clean = _gate(project)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 moved, 0 beyond the tolerance" in clean.stdout and "PASS" in clean.stdout
+
+    (project / "NOTES.md").write_text("an unrelated change\n")
+    unrelated = _gate(project)
+    assert unrelated.returncode == 0 and "PASS" in unrelated.stdout
+
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["mmfnd"]["hidden"] = 32
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    deliberate = _gate(project)
+    assert deliberate.returncode == 1
+    assert "| metrics/mmfnd/mediaeval2016.json | test." in deliberate.stdout and "**beyond**" in deliberate.stdout
+    assert "FAIL" in deliberate.stdout
+
+    _commit(project, "mmfnd hidden 32: new metrics")
+    assert _gate(project).returncode == 0
+
+
+def test_metrics_gate_fails_when_a_skipped_stage_is_stale(project):
+    _commit(project, "results")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["inside"]["hidden"] = 64
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    out = _gate(project, "--skip", "@inside")
+    assert out.returncode == 1
+    assert "**stale** `train_graph@inside-mediaeval2016`" in out.stdout and "param train.inside (modified)" in out.stdout
+    assert "Running stage 'train_graph@inside" not in out.stdout
+    _commit(project, "inside hidden 64, not re-run")
+    assert _gate(project, "--skip", "@inside").returncode == 1  # committing params without results is still stale
 
 
 runner = CliRunner()

@@ -1,0 +1,291 @@
+"""The comparison report, built from committed metrics only (never from models or test labels).
+
+Runs: the embedded default (params.yaml, metrics/<method>/<dataset>.json) and every full-data
+run under reports/full/<name>/ (its params.yaml and metrics/<method>.json). Output:
+- summary.json: every run × dataset × method, test mean ± std over seeds, or why not applicable;
+- results.md with PNG figures: per-dataset tables and bar charts, ROC curves, the papers'
+  numbers next to ours, sweep curves, and every substitute the metrics name;
+- sweeps/<run>/<dataset>/<param>.csv: the sweep curves as DVC plot data.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from pipeline.papers import PUBLISHED  # noqa: E402
+
+HEADLINE = ("accuracy", "macro_f1", "auc")
+BASELINES = ("logreg", "mlp", "llm_only")
+# Parameters whose ablation variants form a curve: the variants that differ from the base
+# method's settings in that parameter alone are its points.
+SWEEPS = {"glpn": ("mask_rate", "pseudo_top_p")}
+
+
+@dataclass
+class Run:
+    key: str  # "embedded" or "full/<name>"
+    params: dict
+    metrics: dict[tuple[str, str], dict] = field(default_factory=dict)  # (method, dataset) -> metrics JSON
+    plots_dir: Path | None = None
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(dict.fromkeys(dataset for _, dataset in self.metrics))
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(method for method, _ in self.metrics))
+
+
+def method_names(params: dict) -> list[str]:
+    train = params.get("train", {})
+    return list(dict.fromkeys(["glpn", *train.get("methods", []), *train.get("graph_methods", [])]))
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: cannot read metrics ({err})") from err
+
+
+def load_runs(root: Path) -> list[Run]:
+    """The embedded run (every configured method × dataset must have metrics) and the full runs."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    embedded = Run("embedded", params, plots_dir=root / "metrics/plots")
+    for dataset in params.get("datasets", {}):
+        for method in method_names(params):
+            path = root / "metrics" / method / f"{dataset}.json"
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: no metrics for {method} on {dataset}; run `dvc repro` first")
+            embedded.metrics[method, dataset] = _read(path)
+    runs = [embedded]
+    for folder in sorted(p for p in (root / "reports/full").glob("*") if (p / "metrics").is_dir()):
+        run = Run(f"full/{folder.name}", yaml.safe_load((folder / "params.yaml").read_text()))
+        for path in sorted((folder / "metrics").glob("*.json")):
+            metrics = _read(path)
+            run.metrics[metrics.get("method", path.stem), metrics.get("dataset", folder.name)] = metrics
+        runs.append(run)
+    return runs
+
+
+def summarise(metrics: dict) -> dict:
+    if "not_applicable" in metrics:
+        return {"not_applicable": metrics["not_applicable"]}
+    test = metrics["test"]
+    over = test.get("over_seeds", {})
+    return {key: over[key] for key in HEADLINE if key in over} | {"seeds": len(metrics.get("seeds", [])), "test_items": test["counts"]["n"]}
+
+
+def summary(runs: list[Run]) -> dict:
+    out: dict = {}
+    for run in runs:
+        for (method, dataset), metrics in run.metrics.items():
+            out.setdefault(run.key, {}).setdefault(dataset, {})[method] = summarise(metrics)
+    return out
+
+
+def base_method(name: str, params: dict) -> str:
+    return params.get("train", {}).get(name, {}).get("method", name)
+
+
+def effective_settings(name: str, params: dict) -> dict:
+    """The settings a method or variant trains with: its class defaults, then its own params section."""
+    from pipeline.train import METHODS, resolve_method
+
+    base, settings = resolve_method(name, params.get("train", {}))
+    if name == "glpn":
+        settings.setdefault("mask_rate", params.get("mask_rate", 0.5))
+    signature = inspect.signature(METHODS[base].__init__).parameters
+    defaults = {k: p.default for k, p in signature.items() if k not in ("self", "seed", "device") and p.default is not inspect._empty}
+    settings = defaults | settings
+    if settings.get("use_pseudo_labels") is False:  # no pseudo labels is the top-p = 0 point
+        settings |= {"use_pseudo_labels": True, "pseudo_top_p": 0.0}
+    return settings
+
+
+def sweep_points(run: Run, dataset: str, base: str, param: str) -> pd.DataFrame:
+    reference = effective_settings(base, run.params)
+    rows = []
+    for method in run.methods:
+        metrics = run.metrics.get((method, dataset))
+        if metrics is None or "not_applicable" in metrics or base_method(method, run.params) != base:
+            continue
+        settings = effective_settings(method, run.params)
+        if {k: v for k, v in settings.items() if k != param} != {k: v for k, v in reference.items() if k != param}:
+            continue
+        over = metrics["test"]["over_seeds"]
+        rows.append({"value": float(settings[param]), "method": method, "accuracy": over["accuracy"]["mean"],
+                     "accuracy_std": over["accuracy"]["std"], "macro_f1": over["macro_f1"]["mean"]})
+    return pd.DataFrame(rows, columns=["value", "method", "accuracy", "accuracy_std", "macro_f1"]).sort_values("value")
+
+
+def _cell(summary_row: dict, key: str) -> str:
+    value = summary_row.get(key)
+    if value is None:
+        return ""
+    deterministic = value["std"] < 5e-7  # float noise of identical seeds
+    return f"{value['mean']:.3f}" if deterministic else f"{value['mean']:.3f} ± {value['std']:.3f}"
+
+
+def _slug(*parts: str) -> str:
+    return "_".join(p.replace("/", "-") for p in parts)
+
+
+def _bar_chart(rows: dict[str, dict], params: dict, title: str, path: Path) -> None:
+    names = [m for m, r in rows.items() if "accuracy" in r]
+    means = [rows[m]["accuracy"]["mean"] for m in names]
+    stds = [rows[m]["accuracy"]["std"] for m in names]
+    bases = [base_method(m, params) for m in names]
+    palette = {b: plt.cm.tab10(i % 10) for i, b in enumerate(dict.fromkeys(bases))}
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
+    ax.barh(names[::-1], means[::-1], xerr=stds[::-1], color=[palette[b] for b in bases[::-1]], capsize=2)
+    ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("test accuracy (mean ± std over seeds)")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _roc_chart(plots_dir: Path, methods: list[str], dataset: str, path: Path) -> bool:
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    drawn = False
+    for method in methods:
+        roc = plots_dir / method / dataset / "roc.csv"
+        if roc.exists() and roc.stat().st_size > 10:
+            frame = pd.read_csv(roc)
+            ax.plot(frame["fpr"], frame["tpr"], label=method, linewidth=1.2)
+            drawn = True
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(f"ROC, {dataset} (seed 0)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    if drawn:
+        fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return drawn
+
+
+def _sweep_chart(points: pd.DataFrame, param: str, title: str, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    ax.errorbar(points["value"], points["accuracy"], yerr=points["accuracy_std"], marker="o", capsize=3)
+    ax.set_xlabel(param)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _run_title(run: Run) -> str:
+    return "Embedded default" if run.key == "embedded" else f"Full data: {run.key.split('/', 1)[1]}"
+
+
+def write(root: Path, out: Path) -> dict:
+    """Writes out/summary.json, out/results.md, out/figures/ and out/sweeps/; returns the summary."""
+    runs = load_runs(root)
+    table = summary(runs)
+    figures, sweeps = out / "figures", out / "sweeps"
+    figures.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(table, indent=2) + "\n")
+    lines = ["# Results report", "",
+             "Generated by the `report` stage of `dvc repro` from the committed metrics (`fnd report`); do not edit by hand.",
+             "Test split, mean ± std over seeds; a single number means the method is deterministic. Model selection",
+             "used validation only. `reports/summary.json` holds the same numbers.", ""]
+    lines += _papers_section(runs, table)
+    sweep_lines: list[str] = []
+    for run in runs:
+        lines += [f"## {_run_title(run)}", ""]
+        for dataset in run.datasets:
+            rows = table[run.key][dataset]
+            applicable = {m: r for m, r in rows.items() if "not_applicable" not in r}
+            items = {r["test_items"] for r in applicable.values()}
+            lines += [f"### {dataset}" + (f" ({', '.join(map(str, sorted(items)))} test items)" if items else ""), ""]
+            if not applicable:
+                lines += ["No method applies to this dataset.", ""]
+                continue
+            lines += ["| method | kind | accuracy | macro-F1 | AUC |", "|---|---|---|---|---|"]
+            for method, row in applicable.items():
+                base = base_method(method, run.params)
+                kind = "baseline" if base in BASELINES else ("method" if method == base else f"{base} variant")
+                lines.append(f"| `{method}` | {kind} | {_cell(row, 'accuracy')} | {_cell(row, 'macro_f1')} | {_cell(row, 'auc')} |")
+            skipped = sorted(m for m in rows if m not in applicable)
+            if skipped:
+                lines += ["", f"Not applicable here: {', '.join(f'`{m}`' for m in skipped)} "
+                              f"(e.g. `{skipped[0]}`: {rows[skipped[0]]['not_applicable']})."]
+            bar = figures / f"{_slug(run.key, dataset)}_accuracy.png"
+            _bar_chart(applicable, run.params, f"{_run_title(run)}: {dataset}", bar)
+            lines += ["", f"![accuracy on {dataset}](figures/{bar.name})"]
+            if run.plots_dir is not None:
+                main = [m for m in applicable if base_method(m, run.params) == m]
+                roc = figures / f"{_slug(run.key, dataset)}_roc.png"
+                if _roc_chart(run.plots_dir, main, dataset, roc):
+                    lines += [f"![ROC on {dataset}](figures/{roc.name})"]
+            lines.append("")
+            sweep_lines += _sweeps(run, dataset, sweeps, figures)
+    if sweep_lines:
+        lines += ["## Sweeps", "", "Points are the ablation variants that differ from the method's settings in one",
+                  "parameter only; the curves' data are DVC plots (`dvc plots show reports/sweeps`).", ""] + sweep_lines
+    lines += _substitutes_section(runs)
+    (out / "results.md").write_text("\n".join(lines).rstrip() + "\n")
+    return table
+
+
+def _sweeps(run: Run, dataset: str, sweeps: Path, figures: Path) -> list[str]:
+    lines = []
+    for base, params in SWEEPS.items():
+        for param in params:
+            points = sweep_points(run, dataset, base, param)
+            if len(points) < 2:
+                continue
+            csv = sweeps / run.key / dataset / f"{base}_{param}.csv"
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            points.round(6).to_csv(csv, index=False)
+            png = figures / f"{_slug(run.key, dataset)}_{base}_{param}.png"
+            _sweep_chart(points, param, f"{base}: accuracy vs {param} ({dataset})", png)
+            curve = ", ".join(f"{v:g}: {a:.3f}" for v, a in zip(points["value"], points["accuracy"]))
+            lines += [f"**{_run_title(run)}, {dataset}, `{base}` vs `{param}`** ({curve})", "",
+                      f"![{base} {param} sweep](figures/{png.name})", ""]
+    return lines
+
+
+def _papers_section(runs: list[Run], table: dict) -> list[str]:
+    lines = ["## The papers' numbers and ours", "",
+             "| paper | dataset | paper acc | paper F1 | ours | our acc | our macro-F1 |", "|---|---|---|---|---|---|---|"]
+    for pub in PUBLISHED:
+        found = [(run, name) for name in pub.ours for run in runs
+                 if "accuracy" in table.get(run.key, {}).get(name, {}).get(pub.method, {})]
+        paper = f"| {pub.paper} | {pub.dataset} | {pub.accuracy or '–'} | {pub.f1 or '–'} |"
+        if not found:
+            lines.append(f"{paper} not run ({', '.join(pub.ours)}) | | |")
+        for run, name in found:
+            row = table[run.key][name][pub.method]
+            where = f"embedded slice ({name})" if run.key == "embedded" else f"full data ({name})"
+            lines.append(f"{paper} {where} | {_cell(row, 'accuracy')} | {_cell(row, 'macro_f1')} |")
+    return lines + ["", "Our numbers come from the substitutes listed at the end, on the data named; see the README for why "
+                        "they differ from the papers'.", ""]
+
+
+def _substitutes_section(runs: list[Run]) -> list[str]:
+    uses: dict[str, set[str]] = {}
+    for run in runs:
+        for (method, _), metrics in run.metrics.items():
+            for substitute in metrics.get("substitutes", []):
+                uses.setdefault(substitute, set()).add(base_method(method, run.params))
+    lines = ["## Substitutes", "", "Every component standing in for a paper's, as the metrics name them:", ""]
+    lines += [f"- {substitute} (used by {', '.join(sorted(methods))})" for substitute, methods in sorted(uses.items())]
+    return lines + [""]

@@ -1,0 +1,65 @@
+"""The comparison report, built from this repository's committed metrics (the embedded default
+and the full-data runs under reports/full)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipeline.report import effective_settings, method_names, write
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, write(ROOT, out)
+
+
+def test_summary_has_every_configured_method_and_dataset(report):
+    _, summary = report
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for dataset in params["datasets"]:
+        assert set(summary["embedded"][dataset]) == set(method_names(params))
+    glpn = summary["embedded"]["mediaeval2016"]["glpn"]
+    committed = json.loads((ROOT / "metrics/glpn/mediaeval2016.json").read_text())["test"]["over_seeds"]
+    assert glpn["accuracy"] == committed["accuracy"] and glpn["seeds"] == 3 and glpn["test_items"] == 125
+    assert "not_applicable" in summary["embedded"]["politifact"]["glpn"]
+    assert summary["full/weibo"]["weibo"]["mmfnd"]["accuracy"]["mean"] > 0
+
+
+def test_results_page_sets_papers_beside_ours_and_names_substitutes(report):
+    out, _ = report
+    text = (out / "results.md").read_text()
+    assert "| InSide | LLMFake | 0.9247 | 0.9218 | not run (llmfake) | | |" in text
+    assert "| LGCL + GMAE | PolitiFact | 0.919 | 0.918 | full data (politifact_upfd) |" in text
+    assert "LLM smollm2-135m (transformers) stands in for Llama-3.1-8B-Instruct on vLLM" in text
+    for image in [line.split("(")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]:
+        assert (out / image).stat().st_size > 1000, image
+
+
+def test_sweep_curves_come_from_variants_that_differ_in_one_parameter(report):
+    out, _ = report
+    mask = pd.read_csv(out / "sweeps/embedded/mediaeval2016/glpn_mask_rate.csv")
+    assert mask["value"].tolist() == [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
+    assert mask.set_index("value").loc[0.5, "method"] == "glpn"
+    top_p = pd.read_csv(out / "sweeps/embedded/mediaeval2016/glpn_pseudo_top_p.csv")
+    assert top_p["method"].tolist() == ["glpn_no_pseudo", "glpn_top1", "glpn", "glpn_top10", "glpn_top25"]
+    assert not (out / "sweeps/embedded/politifact").exists()  # GLPN is not applicable there: no curve
+
+
+def test_settings_resolve_like_training():
+    params = {"mask_rate": 0.3, "train": {"glpn": {"pseudo_top_p": 0.1}, "v": {"method": "glpn", "use_pseudo_labels": False}}}
+    assert effective_settings("glpn", params)["mask_rate"] == 0.3  # glpn reads the top-level mask_rate
+    variant = effective_settings("v", params)
+    assert variant["mask_rate"] == 0.5 and variant["pseudo_top_p"] == 0.0  # variants take class defaults, not glpn's section
+
+
+def test_missing_metrics_are_named(tmp_path):
+    shutil.copy(ROOT / "params.yaml", tmp_path)
+    with pytest.raises(FileNotFoundError, match="metrics/glpn/mediaeval2016.json: no metrics for glpn on mediaeval2016"):
+        write(tmp_path, tmp_path / "out")
