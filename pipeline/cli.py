@@ -5,7 +5,9 @@ DVC runs these same commands (see dvc.yaml); run them by hand to work on one dat
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -194,6 +196,45 @@ def evaluate(method: str, dataset: str) -> None:
     test = metrics.get("test", {})
     typer.echo(f"{method}/{dataset} test: accuracy {test.get('accuracy', float('nan')):.4f}, "
                f"macro-F1 {test.get('macro_f1', float('nan')):.4f}, AUC {test.get('auc')}")
+
+
+@app.command()
+def predict(
+    method: str,
+    dataset: str = typer.Argument(..., help="The dataset the method was trained on (models/<method>/<dataset>)."),
+    text: Optional[str] = typer.Option(None, "--text", help="One article's text."),
+    image: Optional[Path] = typer.Option(None, "--image", help="With --text: the article's image file."),
+    title: str = typer.Option("", "--title", help="With --text: the article's title."),
+    input_file: Optional[Path] = typer.Option(None, "--input", help="A CSV or JSONL batch: text, and optionally id, title, image, lang."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write results here (.jsonl or .csv) instead of printing JSON lines."),
+    top_k: int = typer.Option(5, "--top-k", help="GLPN: how many nearest labelled posts to show."),
+    data_root: Optional[str] = DATA_ROOT,
+    params: Path = PARAMS,
+) -> None:
+    """Score new articles with a trained METHOD: label, P(fake) and the method's explanation."""
+    from pipeline import predict as scoring
+
+    if (text is None) == (input_file is None):
+        _fail(ValueError("give either --text (one article) or --input (a CSV or JSONL file)"))
+    try:
+        cfg = config.load_params(params)
+        items = scoring.single_item(text, str(image) if image else None, title) if text is not None else scoring.read_items(input_file)
+        with contextlib.redirect_stdout(sys.stderr):  # encoder packages print while loading; stdout carries the results
+            results = scoring.predict(method, dataset, items, cfg, config.data_root(cfg, data_root), top_k)
+    except (scoring.PredictError, *USER_ERRORS) as err:
+        _fail(err)
+    if output is None:
+        for result in results:
+            typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    if output.suffix == ".csv":
+        import pandas as pd
+
+        pd.DataFrame([r | {"explanation": json.dumps(r["explanation"], ensure_ascii=False),
+                           "prob_fake_by_seed": json.dumps(r["prob_fake_by_seed"])} for r in results]).to_csv(output, index=False)
+    else:
+        output.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
+    typer.echo(f"{len(results)} predictions -> {output}")
 
 
 @app.command("report")

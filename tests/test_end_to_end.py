@@ -179,6 +179,43 @@ def test_metrics_gate_fails_when_a_skipped_stage_is_stale(project):
     assert _gate(project, "--skip", "@inside").returncode == 1  # committing params without results is still stale
 
 
+def _predict(project, *args):
+    out = _run([str(BIN / "fnd"), "predict", *args], project)
+    return out.returncode, [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")], out.stderr
+
+
+def test_predict_scores_a_known_post_as_the_trained_models_did(project, mediaeval_root):
+    articles = pd.read_parquet(project / "data/interim/mediaeval2016/articles.parquet")
+    post = articles[(articles["split"] == "train") & articles["image_paths"].map(len).gt(0)].iloc[0]
+    batch = project / "new.jsonl"
+    batch.write_text(json.dumps({"id": "copy", "text": post["text"], "image": str(mediaeval_root / post["image_paths"][0])}) + "\n")
+
+    code, [mmfnd], err = _predict(project, "mmfnd", "mediaeval2016", "--input", str(batch))
+    assert code == 0, err
+    stored = pd.read_parquet(project / "models/mmfnd/mediaeval2016/predictions.parquet").set_index(["id", "seed"])
+    assert mmfnd["prob_fake_by_seed"]["0"] == pytest.approx(stored.loc[(post["id"], 0), "prob_fake"], abs=1e-4)  # inductive: same input, same score
+    assert set(mmfnd["explanation"]["attention"]) == {"text", "image", "cross_modal"}
+    assert mmfnd["label"] == ("fake" if mmfnd["prob_fake"] >= 0.5 else "real")
+
+    code, [glpn], err = _predict(project, "glpn", "mediaeval2016", "--input", str(batch), "--top-k", "3")
+    assert code == 0, err
+    nearest = glpn["explanation"]["nearest_labelled"]
+    assert 0 < len(nearest) <= 3 and glpn["explanation"]["similarity_edges"] >= len(nearest)
+    assert nearest[0]["similarity"] == pytest.approx(1.0, abs=1e-4)  # its own copy is a labelled train post
+    assert any(n["id"] == post["id"] and n["label"] == ("fake" if post["label"] == 1 else "real") for n in nearest)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["inside", "mediaeval2016", "--text", "a post"], "inside was not trained on mediaeval2016: inside needs intents"),
+    (["lgcl", "mediaeval2016", "--text", "a post"], "lgcl: LGCL scores an article by its news propagation graph"),
+    (["mlp", "mediaeval2016", "--text", "a post"], "models/mlp/mediaeval2016/model.pkl: no trained mlp for mediaeval2016"),
+    (["logreg", "mediaeval2016", "--text", "a post", "--image", "/nonexistent.jpg"], "--text row 1 [image]: /nonexistent.jpg does not exist"),
+])
+def test_predict_refuses_clearly(project, args, message):
+    out = _run([str(BIN / "fnd"), "predict", *args], project)
+    assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr
+
+
 runner = CliRunner()
 
 
