@@ -33,7 +33,6 @@ from pipeline.models.inputs import MethodInputs
 
 INDUCTIVE = ("logreg", "mlp", "llm_only", "mmfnd", "inside")
 TRANSDUCTIVE = ("glpn", "gcn_lp")
-ITEM_FIELDS = ("id", "text", "title", "image", "lang")
 
 
 class PredictError(Exception):
@@ -92,7 +91,7 @@ def _items(rows: list[dict], source: str) -> pd.DataFrame:
     return items.assign(split="test", label=-1)
 
 
-def load_models(method: str, dataset: str, train_params: dict) -> tuple[str, dict, list[dict]]:
+def load_models(method: str, dataset: str, train_params: dict) -> tuple[str, dict]:
     from pipeline.train import resolve_method
 
     try:
@@ -110,8 +109,7 @@ def load_models(method: str, dataset: str, train_params: dict) -> tuple[str, dic
     if "not_applicable" in records[0]:
         raise PredictError(f"{method} was not trained on {dataset}: {records[0]['not_applicable']}")
     with open(folder / "model.pkl", "rb") as fh:
-        models = pickle.load(fh)
-    return base, models, records
+        return base, pickle.load(fh)
 
 
 class Featuriser:
@@ -211,7 +209,7 @@ class Featuriser:
 
 def predict(method: str, dataset: str, items: pd.DataFrame, params: dict, data_root: Path, top_k: int = 5) -> list[dict]:
     """One result per item: label, mean P(fake) over the trained seeds, and the method's explanation."""
-    base, models, _ = load_models(method, dataset, params.get("train", {}))
+    base, models = load_models(method, dataset, params.get("train", {}))
     features = Featuriser(dataset, params, data_root)
     inputs = features.vectors(items)
     tasks = (["veracity"] if base in ("glpn", "llm_only") else []) + (["intents"] if base == "inside" else [])
