@@ -1,4 +1,5 @@
-"""`fnd`: every pipeline stage as a command, plus `fnd datasets`.
+"""`fnd`: every pipeline stage as a command, plus `fnd datasets`, `fnd predict` (score new
+articles with a trained method) and `fnd gate` (CI's metrics gate).
 
 DVC runs these same commands (see dvc.yaml); run them by hand to work on one dataset.
 """
@@ -216,6 +217,8 @@ def predict(
 
     if (text is None) == (input_file is None):
         _fail(ValueError("give either --text (one article) or --input (a CSV or JSONL file)"))
+    if output is not None and output.suffix not in (".csv", ".jsonl"):
+        _fail(ValueError(f"--output {output}: use a .csv or .jsonl file"))
     try:
         cfg = config.load_params(params)
         items = scoring.single_item(text, str(image) if image else None, title) if text is not None else scoring.read_items(input_file)
