@@ -1,9 +1,9 @@
 """CI metrics gate: reproduce the pipeline, then compare its metrics with the committed ones.
 
 A change that moves a metric beyond the tolerance fails until the new dvc.lock and metrics are
-committed. Stages too slow for CI (matched by `skip`) are not re-run; instead the gate fails
-when their code, command or params changed since their committed results (a stale dvc.lock),
-so a change to them still has to commit new results.
+committed. Stages matched by `skip` (too slow for CI, or not reproducible run to run) are not
+re-run; instead the gate fails when their code, command or params changed since their
+committed results (a stale dvc.lock), so a change to them still has to commit new results.
 """
 
 from __future__ import annotations
