@@ -15,6 +15,7 @@ does not have.
 
 from __future__ import annotations
 
+import functools
 import json
 import pickle
 from pathlib import Path
@@ -121,11 +122,15 @@ class Featuriser:
         self.meta = read_meta(self.embeddings)
         self.device = resolve_device(params.get("embed", {}).get("device", "auto"))
 
+    @functools.cached_property
+    def text_encoder(self) -> tuple:
+        """(encoder, info) of embed.text: the articles', sentences' and intents' encoder, loaded once."""
+        return registry.text_encoder(self.params.get("embed", {}).get("text", registry.DEFAULTS["text"]), self.device)
+
     def vectors(self, items: pd.DataFrame) -> dict:
         cfg = self.params.get("embed", {})
         texts = encoder_input(items)
-        text_encoder, _ = registry.text_encoder(cfg.get("text", registry.DEFAULTS["text"]), self.device)
-        out = {"text": text_encoder.encode(texts, progress=False)}
+        out = {"text": self.text_encoder[0].encode(texts, progress=False)}
         chosen, statuses, loaded = load_row_images(items, self.root)
         for item_id, status in zip(items["id"], statuses):
             if status not in (OK, NO_IMAGE):
@@ -193,15 +198,14 @@ class Featuriser:
         table, _ = analyse_articles(items, kb, load_spacy(cfg.get("spacy_model", "en_core_web_sm")),
                                     max_entities=cfg.get("max_entities", 32), max_chars=cfg.get("max_chars", 10_000),
                                     amr_max_sentences=cfg.get("amr_max_sentences", 32), progress=False)
-        text_encoder, _ = registry.text_encoder(self.params.get("embed", {}).get("text", "minilm"), self.device)
-        graphs, _ = sentence_entity_graphs(table.to_pandas(), text_encoder, window=graph_cfg.get("window", 3),
+        graphs, _ = sentence_entity_graphs(table.to_pandas(), self.text_encoder[0], window=graph_cfg.get("window", 3),
                                            max_sentences=graph_cfg.get("max_sentences", 64), progress=False)
         return [graphs.get(key) for key in items["id"]]
 
     def intents(self, llm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         from pipeline.features.intents import PERSPECTIVES, embed_intents
 
-        encoder, info = registry.text_encoder(self.params.get("embed", {}).get("text", "minilm"), self.device)
+        encoder, info = self.text_encoder
         table, _ = embed_intents(llm, encoder, info.to_dict(), progress=False)
         mask = np.stack([~np.asarray(table.column(p).is_null()) for p in PERSPECTIVES], axis=1)
         return np.stack([vectors(table, p) for p in PERSPECTIVES], axis=1), mask
