@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -25,6 +26,19 @@ def tasks_for(dataset: str, cfg: dict) -> list[str]:
     """veracity everywhere (GLPN-LLM, llm_only); zero_shot and intents only for the datasets
     listed under them (LGCL, InSide), as each costs a generation per article."""
     return ["veracity"] + [task for task in ("zero_shot", "intents") if dataset in cfg.get(task, {}).get("datasets", [])]
+
+
+def veracity_rows(articles, cfg: dict) -> list[int] | None:
+    """The rows the veracity task scores: those in `llm.veracity.splits` (None: all).
+    GLPN-LLM and llm_only read only val and test rows; LGCL falls back on train rows'
+    veracity where its zero-shot answer has no label word."""
+    splits = cfg.get("veracity", {}).get("splits")
+    if splits is None:
+        return None
+    unknown = sorted(set(splits) - {"train", "val", "test"})
+    if unknown:
+        raise ValueError(f"params.yaml llm.veracity.splits: unknown split(s) {unknown}; use train, val, test")
+    return [int(row) for row in np.flatnonzero(articles["split"].isin(splits).to_numpy())]
 
 
 def provenance(cfg: dict, annotator: Annotator, tasks: list[str]) -> dict:
@@ -50,7 +64,8 @@ def run(dataset: str, params: dict, progress: bool = True, backend_factory=None)
     results, counts = {}, {}
     try:
         for task in tasks:
-            requests, entries, counts[task] = annotator.run_task(task, articles, progress)
+            rows = veracity_rows(articles, cfg) if task == "veracity" else None
+            requests, entries, counts[task] = annotator.run_task(task, articles, progress, rows)
             results[task] = (requests, entries)
     finally:
         cache.close()

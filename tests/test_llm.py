@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 from pipeline.llm import backends
-from pipeline.llm.annotate import Annotator, assemble, parse_label
+from pipeline.llm.annotate import NOT_REQUESTED, Annotator, assemble, parse_label
 from pipeline.llm.cache import ResultCache
 from pipeline.llm.prompts import load_prompt
 from pipeline.llm.quality import expected_calibration_error, veracity_quality
-from stages.llm import tasks_for
+from stages.llm import tasks_for, veracity_rows
 
 TASKS = ("veracity", "zero_shot", "intents")
 CFG = {"batch_size": 2, "batches_per_commit": 1, "max_input_tokens": 64,
@@ -120,6 +120,28 @@ def test_generation_tasks_run_only_where_listed():
     assert tasks_for("mediaeval2016", cfg) == ["veracity"]
     assert tasks_for("politifact", cfg) == ["veracity", "zero_shot"]
     assert tasks_for("llmfake", cfg) == ["veracity", "intents"]
+
+
+def test_veracity_scores_only_the_listed_splits(smollm2, posts, tmp_path):
+    """llm.veracity.splits: rows of other splits are never sent to the model and say why."""
+    split = posts.assign(split=["train", "val", "test", "train", "val", "test", "val"])
+    rows = veracity_rows(split, {"veracity": {"splits": ["val", "test"]}})
+    assert rows == [1, 2, 4, 5, 6]
+    counting = Counting(smollm2)
+    cache = ResultCache(tmp_path / "c.sqlite")
+    annotator = Annotator(CFG, cache, lambda: counting)
+    requests, entries, stats = annotator.run_task("veracity", split, progress=False, rows=rows)
+    cache.close()
+    assert counting.items == 4 and stats["rows_not_requested"] == 2
+    table = assemble(split, {"veracity": (requests, entries)}, annotator.prompts)
+    train = (split["split"] == "train").to_numpy()
+    assert table["veracity_prob_fake"][train].isna().all()
+    assert (table["veracity_null_reason"][train] == NOT_REQUESTED).all()
+    assert table["veracity_prob_fake"].iloc[[1, 2, 4, 5]].between(0, 1).all()
+    assert table["veracity_null_reason"].iloc[[1, 2, 4, 5]].isna().all()
+    assert veracity_rows(split, {}) is None
+    with pytest.raises(ValueError, match="llm.veracity.splits.*'dev'"):
+        veracity_rows(split, {"veracity": {"splits": ["dev"]}})
 
 
 def test_interrupted_run_resumes_without_recomputing(smollm2, posts, tmp_path):

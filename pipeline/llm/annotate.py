@@ -24,6 +24,7 @@ from pipeline.llm.prompts import Prompt, load_prompt
 
 TASKS = ("veracity", "zero_shot", "intents")
 PROMPT_OVERHEAD_TOKENS = 256  # room kept for the template around the article text
+NOT_REQUESTED = "split not in llm.veracity.splits"
 
 
 @dataclass
@@ -48,15 +49,17 @@ class Annotator:
             decoding |= {"greedy": True, "max_new_tokens": self.cfg.get(task, {}).get("max_new_tokens", 4 if task == "zero_shot" else 64)}
         return decoding | ({"perspective": part} if task == "intents" else {})
 
-    def requests(self, task: str, articles: pd.DataFrame) -> list[Request]:
+    def requests(self, task: str, articles: pd.DataFrame, rows=None) -> list[Request]:
+        """One request per article row (only `rows` when given) and part."""
         parts = self.prompts[task].spec["perspectives"] if task == "intents" else ["user"]
         out = []
-        for row, (text, lang) in enumerate(zip(articles["text"], articles["lang"])):
+        for row in range(len(articles)) if rows is None else rows:
+            text, lang = articles["text"].iat[row], articles["lang"].iat[row]
             for part in parts:
                 key = cache_key(model=self.cfg.get("model", "smollm2-135m"), backend=self.cfg.get("backend", "transformers"),
                                 task=task, prompt_version=self.prompts[task].version, decoding=self._decoding(task, part),
                                 lang=self.prompts[task].language(lang), text=text_hash(text or ""))
-                out.append(Request(key, row, task, part))
+                out.append(Request(key, int(row), task, part))
         return out
 
     def _input_budget(self, task: str, part: str) -> int:
@@ -79,15 +82,16 @@ class Annotator:
             answers = self.backend.generate(chats, self._decoding(task, part)["max_new_tokens"])
         return {r.key: {"answer": answer, "truncated": c} for r, answer, c in zip(batch, answers, cut)}
 
-    def run_task(self, task: str, articles: pd.DataFrame, progress: bool = True) -> tuple[list[Request], dict, dict]:
-        """All answers for `task` (cached or computed now, by key) and the task's counts.
-        Articles with an empty text are never sent to the model."""
-        requests = self.requests(task, articles)
+    def run_task(self, task: str, articles: pd.DataFrame, progress: bool = True, rows=None) -> tuple[list[Request], dict, dict]:
+        """All answers for `task` (cached or computed now, by key) and the task's counts, for
+        every article or only `rows`. Articles with an empty text are never sent to the model."""
+        requests = self.requests(task, articles, rows)
         answers = self.cache.get_many([r.key for r in requests])
         empty_rows = {i for i, text in enumerate(articles["text"]) if not str(text or "").strip()}
         # identical texts (retweets, reposts) share one key: computed once
         pending = list({r.key: r for r in requests if r.key not in answers and r.row not in empty_rows}.values())
-        stats = {"requests": len(requests), "distinct": len({r.key for r in requests}),
+        stats = {"requests": len(requests), "rows_not_requested": len(articles) - len({r.row for r in requests}),
+                 "distinct": len({r.key for r in requests}),
                  "from_cache": len(answers), "computed": 0,
                  "empty_text": sum(r.row in empty_rows for r in requests)}
         started = time.perf_counter()
@@ -141,13 +145,13 @@ def assemble(articles: pd.DataFrame, results: dict[str, tuple[list[Request], dic
     table = {"id": articles["id"].tolist()}
     if "veracity" in results:
         requests, entries = results["veracity"]
-        prob, mass, reason = np.full(n, np.nan), np.full(n, np.nan), [None] * n
+        prob, mass, reason = np.full(n, np.nan), np.full(n, np.nan), [NOT_REQUESTED] * n
         for r in requests:
             answer = entries[r.key]["answer"] if r.key in entries else None
             if answer is None:
                 reason[r.row] = "no label word among scored tokens" if r.key in entries else "empty text"
             else:
-                prob[r.row], mass[r.row] = answer["fake"], answer["mass"]
+                prob[r.row], mass[r.row], reason[r.row] = answer["fake"], answer["mass"], None
         table |= {"veracity_prob_fake": prob, "veracity_confidence": np.maximum(prob, 1 - prob),
                   "veracity_label_mass": mass, "veracity_null_reason": reason}
     if "zero_shot" in results:
