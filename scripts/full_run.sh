@@ -31,6 +31,8 @@ else
   rm -rf "$work"
   git clone -q "$repo" "$work"
   cd "$work"
+  # the clone's committed metrics and reports are the embedded slice's: only this run's may be copied out
+  rm -rf metrics/*/"$name".json metrics/graphs/"$name" data/interim/"$name"/*_report.json data/processed/"$name"/*_report.json
   python - "$data_root" "$name" "$folder" "$repo/.cache/llm" "$@" <<'EOF'
 import sys
 import yaml
