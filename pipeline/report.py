@@ -286,6 +286,11 @@ def _substitutes_section(runs: list[Run]) -> list[str]:
         for (method, _), metrics in run.metrics.items():
             for substitute in metrics.get("substitutes", []):
                 uses.setdefault(substitute, set()).add(base_method(method, run.params))
+        cap = run.params.get("graphs", {}).get("similarity", {}).get("max_neighbours")
+        if cap:
+            graph = (f"similarity graph of {run.key}: each edge among the {cap} strongest of either endpoint "
+                     f"(graphs.similarity.max_neighbours; the paper keeps every edge above theta)")
+            uses[graph] = {"glpn", "gcn_lp"}
     lines = ["## Substitutes", "", "Every component standing in for a paper's, as the metrics name them:", ""]
     lines += [f"- {substitute} (used by {', '.join(sorted(methods))})" for substitute, methods in sorted(uses.items())]
     return lines + [""]

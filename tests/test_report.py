@@ -38,6 +38,8 @@ def test_results_page_sets_papers_beside_ours_and_names_substitutes(report):
     assert "| InSide | LLMFake | 0.9247 | 0.9218 | not run (llmfake) | | |" in text
     assert "| LGCL + GMAE | PolitiFact | 0.919 | 0.918 | full data (politifact_upfd) |" in text
     assert "LLM smollm2-135m (transformers) stands in for Llama-3.1-8B-Instruct on vLLM" in text
+    assert ("similarity graph of full/mediaeval2016: each edge among the 32 strongest of either endpoint "
+            "(graphs.similarity.max_neighbours; the paper keeps every edge above theta) (used by gcn_lp, glpn)") in text
     for image in [line.split("(")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]:
         assert (out / image).stat().st_size > 1000, image
 
