@@ -58,9 +58,10 @@ class Counting:
         self._count(chats)
         return self.inner.score_labels(chats, labels)
 
-    def generate(self, chats, max_new_tokens):
+    def generate(self, chats, max_new_tokens, groups=None):
         self._count(chats)
-        return self.inner.generate(chats, max_new_tokens)
+        self.groups = groups
+        return self.inner.generate(chats, max_new_tokens, groups=groups)
 
 
 def _annotate(cfg, cache_path, backend, posts, tasks=TASKS, prompts=None):
@@ -142,6 +143,38 @@ def test_veracity_scores_only_the_listed_splits(smollm2, posts, tmp_path):
     assert veracity_rows(split, {}) is None
     with pytest.raises(ValueError, match="llm.veracity.splits.*'dev'"):
         veracity_rows(split, {"veracity": {"splits": ["dev"]}})
+
+
+def test_shared_prefix_generation_matches_separate_prompts(smollm2, posts):
+    """Grouped generation runs each article once for its four perspectives and decodes
+    greedily from a preallocated cache: the same paragraphs as one prompt at a time."""
+    intents = load_prompt("intents")
+    parts = intents.spec["perspectives"]
+    texts = posts["text"].iloc[:3].tolist()
+    chats = [intents.messages(text, "en", part) for text in texts for part in parts]
+    groups = [i for i in range(len(texts)) for _ in parts]
+    separate = [smollm2.generate([chat], 12)[0] for chat in chats]
+    smollm2.batch_size = 6  # one article's four rows fit a batch, two do not: three batches
+    try:
+        grouped = smollm2.generate(chats, 12, groups=groups)
+    finally:
+        smollm2.batch_size = 2
+    assert grouped == separate
+    assert all(separate)
+    with pytest.raises(ValueError, match="share no token prefix"):
+        smollm2._greedy_shared_prefix([smollm2._torch.tensor([5, 6]), smollm2._torch.tensor([7, 6])], [range(2)], 2)
+
+
+def test_share_prefix_groups_an_articles_perspectives_and_has_its_own_cache_keys(smollm2, posts, tmp_path):
+    shared_cfg = CFG | {"batch_size": 4, "batches_per_commit": 2, "intents": CFG["intents"] | {"share_prefix": True}}
+    plain = _annotate(CFG, tmp_path / "c.sqlite", smollm2, posts, tasks=("intents",))
+    counting = Counting(smollm2)
+    shared = _annotate(shared_cfg, tmp_path / "c.sqlite", counting, posts, tasks=("intents",))
+    # six non-empty posts x four perspectives, none from the plain cache; two articles a call
+    assert counting.items == 24 and counting.calls == 3
+    assert counting.groups == [4] * 4 + [5] * 4
+    for part in ("belief", "desire", "plan", "outcome"):
+        assert shared[f"intent_{part}"].tolist() == plain[f"intent_{part}"].tolist()
 
 
 def test_interrupted_run_resumes_without_recomputing(smollm2, posts, tmp_path):

@@ -47,7 +47,16 @@ class Annotator:
             decoding["scoring"] = "next-token label probabilities"
         else:
             decoding |= {"greedy": True, "max_new_tokens": self.cfg.get(task, {}).get("max_new_tokens", 4 if task == "zero_shot" else 64)}
-        return decoding | ({"perspective": part} if task == "intents" else {})
+        if task == "intents":
+            decoding["perspective"] = part
+            if self._share_prefix(task):
+                decoding["shared_prefix"] = True
+        return decoding
+
+    def _share_prefix(self, task: str) -> bool:
+        """llm.intents.share_prefix: an article's four perspective prompts run its text once
+        (same greedy decoding; numerics differ from separate prompts at float precision)."""
+        return task == "intents" and bool(self.cfg.get("intents", {}).get("share_prefix", False))
 
     def requests(self, task: str, articles: pd.DataFrame, rows=None) -> list[Request]:
         """One request per article row (only `rows` when given) and part."""
@@ -68,16 +77,19 @@ class Annotator:
         return max(16, min(decoding["max_input_tokens"], room))
 
     def _compute(self, batch: list[Request], articles: pd.DataFrame) -> dict[str, dict]:
-        """Cache entries {"answer": raw answer, "truncated": bool} for one batch."""
+        """Cache entries {"answer": raw answer, "truncated": bool} for one batch (one task and
+        language; one part, or with a shared prefix, every part of its articles)."""
         task, part = batch[0].task, batch[0].part
         chats, cut = [], []
         for r in batch:
-            text, truncated = self.backend.truncate(articles["text"].iat[r.row], self._input_budget(task, part))
-            chats.append(self.prompts[task].messages(text, articles["lang"].iat[r.row], part))
+            text, truncated = self.backend.truncate(articles["text"].iat[r.row], self._input_budget(task, r.part))
+            chats.append(self.prompts[task].messages(text, articles["lang"].iat[r.row], r.part))
             cut.append(truncated)
         if task == "veracity":
             labels = self.prompts[task].labels(articles["lang"].iat[batch[0].row])
             answers = self.backend.score_labels(chats, labels)
+        elif self._share_prefix(task):
+            answers = self.backend.generate(chats, self._decoding(task, part)["max_new_tokens"], groups=[r.row for r in batch])
         else:
             answers = self.backend.generate(chats, self._decoding(task, part)["max_new_tokens"])
         return {r.key: {"answer": answer, "truncated": c} for r, answer, c in zip(batch, answers, cut)}
@@ -99,13 +111,16 @@ class Annotator:
             if self.backend is None:
                 self.backend = self.backend_factory()
             chunk = self.cfg.get("batch_size", 16) * self.cfg.get("batches_per_commit", 4)
-            # group by language and part so that one backend call shares labels and budgets
-            pending.sort(key=lambda r: (articles["lang"].iat[r.row] or "", r.part))
+            # one backend call per language and part shares labels and budgets; with a shared
+            # prefix, per language, an article's perspectives side by side
+            share = self._share_prefix(task)
+            pending.sort(key=lambda r: (articles["lang"].iat[r.row] or "", r.row if share else r.part))
             with tqdm(total=len(pending), desc=f"llm {task}", unit="item", disable=not progress) as bar:
                 for start in range(0, len(pending), chunk):
                     groups: dict[tuple, list[Request]] = {}
                     for r in pending[start : start + chunk]:
-                        groups.setdefault((self.prompts[task].language(articles["lang"].iat[r.row]), r.part), []).append(r)
+                        language = self.prompts[task].language(articles["lang"].iat[r.row])
+                        groups.setdefault((language, None if share else r.part), []).append(r)
                     computed = {}
                     for batch in groups.values():
                         computed |= self._compute(batch, articles)

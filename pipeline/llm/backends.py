@@ -3,7 +3,9 @@
     score_labels(chats, labels) -> per chat {label: probability}, normalised over the labels,
                                    plus "mass" (the next-token probability on any label word),
                                    or None when no label word is among the scored tokens
-    generate(chats, max_new_tokens) -> greedy continuations
+    generate(chats, max_new_tokens, groups=None) -> greedy continuations; chats with the same
+                                   group key share a prompt prefix (transformers runs it once;
+                                   vLLM and servers cache prefixes themselves)
     truncate(text, max_tokens) -> (text, was_truncated)
 
 `transformers` (default) runs a local checkpoint or GGUF file on CPU or CUDA; `vllm` runs
@@ -151,7 +153,14 @@ class TransformersBackend:
                          use_cache=cache is not None, logits_to_keep=1)
         return out.logits[:, -1, :]
 
-    def generate(self, chats, max_new_tokens):
+    def generate(self, chats, max_new_tokens, groups=None):
+        """Greedy continuations. With `groups` (one key per chat), the chats of a group share
+        their longest common token prefix (InSide's four perspectives share the article): it
+        runs once per group and its KV cache is copied to the group's rows. A batch then holds
+        whole groups, up to `batch_size` rows (at least one group)."""
+        if groups is not None:
+            return self._generate_grouped(chats, groups, max_new_tokens)
+
         def continue_batch(enc):
             tokens = self.model.generate(
                 **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id
@@ -160,6 +169,101 @@ class TransformersBackend:
             return [text.strip() for text in texts]
 
         return self._run_batched(chats, continue_batch)
+
+    def _generate_grouped(self, chats, groups, max_new_tokens):
+        members: dict = {}
+        for i, key in enumerate(groups):
+            members.setdefault(key, []).append(i)
+        order = sorted(members.values(), key=lambda rows: sum(len(m["content"]) for m in chats[rows[0]]))
+        batches = [[]]
+        for group in order:
+            if batches[-1] and sum(map(len, batches[-1])) + len(group) > self.batch_size:
+                batches.append([])
+            batches[-1].append(group)
+        out = [None] * len(chats)
+        with self._torch.no_grad():
+            for batch in batches:
+                rows = [i for group in batch for i in group]
+                enc = self._encode([chats[i] for i in rows])
+                ids = [r[m.bool()] for r, m in zip(enc["input_ids"], enc["attention_mask"])]
+                position = 0
+                spans = []
+                for group in batch:
+                    spans.append(range(position, position + len(group)))
+                    position += len(group)
+                for row, text in zip(rows, self._greedy_shared_prefix(ids, spans, max_new_tokens)):
+                    out[row] = text
+        return out
+
+    def _greedy_shared_prefix(self, ids, spans, max_new_tokens):
+        """Greedy decoding of token rows `ids`; the rows of each span share a prefix that runs once.
+        Prefixes are left-padded, each row's rest is left-padded after its prefix (padding in
+        the middle is masked; position ids continue the prefix), so every row's last token is
+        in the last column."""
+        from transformers import DynamicCache
+
+        torch, device, pad = self._torch, self.device, self.tokenizer.pad_token_id
+        prefixes = []
+        for span in spans:
+            first, length = ids[span[0]], min(len(ids[i]) for i in span) - 1  # each row keeps a token of its own
+            for i in span[1:]:
+                differ = (ids[i][:length] != first[:length]).nonzero()
+                if len(differ):
+                    length = int(differ[0])
+            if length == 0:
+                raise ValueError("grouped generation: the chats of a group share no token prefix")
+            prefixes.append(first[:length])
+
+        def left_padded(pieces, offsets):
+            width = max(len(p) for p in pieces)
+            tokens = torch.full((len(pieces), width), pad, dtype=torch.long, device=device)
+            mask = torch.zeros((len(pieces), width), dtype=torch.long, device=device)
+            positions = torch.zeros((len(pieces), width), dtype=torch.long, device=device)
+            for i, (piece, offset) in enumerate(zip(pieces, offsets)):
+                tokens[i, width - len(piece) :], mask[i, width - len(piece) :] = piece, 1
+                positions[i, width - len(piece) :] = torch.arange(offset, offset + len(piece), device=device)
+            return tokens, mask, positions
+
+        cache = DynamicCache()
+        tokens, prefix_mask, positions = left_padded(prefixes, [0] * len(prefixes))
+        self.model(input_ids=tokens, attention_mask=prefix_mask, position_ids=positions, past_key_values=cache,
+                   use_cache=True, logits_to_keep=1)
+        owner = torch.tensor([g for g, span in enumerate(spans) for _ in span], device=device)
+        cache.batch_select_indices(owner)
+        rest = [ids[i][len(prefixes[g]) :] for g, span in enumerate(spans) for i in span]
+        offsets = [len(prefixes[g]) for g, span in enumerate(spans) for _ in span]
+        tokens, rest_mask, positions = left_padded(rest, offsets)
+        mask = torch.cat([prefix_mask[owner], rest_mask], dim=1)
+        logits = self.model(input_ids=tokens, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                            use_cache=True, logits_to_keep=1).logits[:, -1, :]
+        cache = self._static_copy(cache, mask.shape[1] + max_new_tokens)
+        eos = self.model.generation_config.eos_token_id
+        eos = torch.tensor(eos if isinstance(eos, list) else [eos], device=device)
+        position = torch.tensor([len(ids[i]) for span in spans for i in span], device=device)
+        done = torch.zeros(len(rest), dtype=torch.bool, device=device)
+        generated = []
+        for step in range(max_new_tokens):
+            token = logits.argmax(-1).masked_fill(done, pad)
+            generated.append(token)
+            done |= torch.isin(token, eos)
+            if done.all() or step == max_new_tokens - 1:
+                break
+            mask = torch.cat([mask, torch.ones((len(rest), 1), dtype=torch.long, device=device)], dim=1)
+            logits = self.model(input_ids=token[:, None], attention_mask=mask, position_ids=position[:, None],
+                                past_key_values=cache, use_cache=True).logits[:, -1, :]
+            position += 1
+        texts = self.tokenizer.batch_decode(torch.stack(generated, dim=1), skip_special_tokens=True)
+        return [text.strip() for text in texts]
+
+    def _static_copy(self, cache, length):
+        """The cache copied into a preallocated one of `length` positions: a DynamicCache
+        re-allocates and copies every row's keys at each decoding step."""
+        from transformers import StaticCache
+
+        static = StaticCache(config=self.model.config, max_cache_len=length)
+        for layer, source in zip(static.layers, cache.layers):
+            layer.update(source.keys, source.values)
+        return static
 
     def truncate(self, text, max_tokens):
         ids = self.tokenizer.encode(text, add_special_tokens=False)
@@ -197,7 +301,7 @@ class VLLMBackend:
             out.append(label_probabilities_from_top(top, labels))
         return out
 
-    def generate(self, chats, max_new_tokens):
+    def generate(self, chats, max_new_tokens, groups=None):  # vLLM caches shared prefixes itself
         params = self._vllm.SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
         return [r.outputs[0].text.strip() for r in self.llm.generate(self._prompts(chats), params, use_tqdm=False)]
 
@@ -261,7 +365,7 @@ class OpenAIBackend:
             out.append(label_probabilities_from_top(top, labels))
         return out
 
-    def generate(self, chats, max_new_tokens):
+    def generate(self, chats, max_new_tokens, groups=None):  # servers cache shared prefixes themselves
         payloads = [{"model": self.model_id, "messages": c, "max_tokens": max_new_tokens, "temperature": 0.0} for c in chats]
         return [(r["choices"][0]["message"].get("content") or "").strip() for r in self._map(payloads)]
 
