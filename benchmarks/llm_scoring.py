@@ -1,8 +1,9 @@
 """Logprob scoring vs generate-then-parse for the veracity label, on the same real posts,
-in one run with the packaged LLM; scoring with and without the shared-prefix KV cache; plus
-items/s for intent generation.
+in one run with the packaged LLM; scoring with and without the shared-prefix KV cache; and
+intent generation on real PolitiFact articles, one prompt per perspective against the
+article prefix shared by its four perspectives (llm.intents.share_prefix).
 
-    python benchmarks/llm_scoring.py [--items 48] [--intent-items 8] [--batch-size 16]
+    python benchmarks/llm_scoring.py [--items 48] [--intent-items 16] [--batch-size 16]
 
 Scoring reads P(fake) from one forward pass; generate-then-parse decodes up to
 --max-new-tokens greedily and looks for a label word in the answer (what parsing-based
@@ -11,7 +12,9 @@ pipelines do). Agreement is over the items where the parse found a label."""
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -24,10 +27,11 @@ from pipeline.llm.prompts import load_prompt
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=48)
-    parser.add_argument("--intent-items", type=int, default=8)
+    parser.add_argument("--intent-items", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=8)
     parser.add_argument("--posts", default="data/raw/mediaeval2016/train_posts_clean.csv")
+    parser.add_argument("--articles", default="data/raw/fakenewsnet/politifact_content")
     args = parser.parse_args()
 
     posts = pd.read_csv(args.posts)["post_text"].dropna()
@@ -64,12 +68,24 @@ def main() -> None:
     print(f"scoring predicted fake for {scored.count('fake')}/{len(scored)}")
 
     intents = load_prompt("intents")
-    intent_chats = [intents.messages(text, "en", part) for text in posts[: args.intent_items] for part in intents.spec["perspectives"]]
+    parts = intents.spec["perspectives"]
+    files = sorted(Path(args.articles).glob("*/*/news content.json"))[: args.intent_items]
+    texts = [backend.truncate(json.loads(f.read_text())["text"], 512)[0] for f in files]
+    intent_chats = [intents.messages(text, "en", part) for text in texts for part in parts]
+    groups = [i for i, _ in enumerate(texts) for _ in parts]
+    print(f"intents: {len(texts)} PolitiFact articles (cut to 512 tokens) x {len(parts)} perspectives, 64 new tokens")
     start = time.perf_counter()
-    backend.generate(intent_chats, 64)
-    seconds = time.perf_counter() - start
-    print(f"intents: {args.intent_items} posts x 4 perspectives, 64 new tokens: "
-          f"{len(intent_chats) / seconds:.2f} paragraphs/s, {args.intent_items / seconds:.2f} posts/s")
+    plain = backend.generate(intent_chats, 64)
+    plain_s = time.perf_counter() - start
+    print(f"{f'  one prompt per perspective, batch {args.batch_size}':<44}{len(intent_chats) / plain_s:>8.2f} paragraphs/s")
+    for batch_size in (args.batch_size, 2 * args.batch_size):
+        backend.batch_size = batch_size
+        start = time.perf_counter()
+        shared = backend.generate(intent_chats, 64, groups=groups)
+        seconds = time.perf_counter() - start
+        same = sum(a == b for a, b in zip(plain, shared))
+        print(f"{f'  article prefix shared, batch {batch_size} rows':<44}{len(intent_chats) / seconds:>8.2f} paragraphs/s "
+              f"(x{plain_s / seconds:.2f}; {same}/{len(plain)} paragraphs identical)")
 
 
 if __name__ == "__main__":
