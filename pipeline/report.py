@@ -191,8 +191,17 @@ def _sweep_chart(points: pd.DataFrame, param: str, title: str, path: Path) -> No
     plt.close(fig)
 
 
+def sample_size(run: Run, dataset: str) -> int | None:
+    """The ingest option `sample` of a run's dataset: a seeded sample of about that many articles."""
+    return ((run.params.get("ingest", {}).get("options") or {}).get(dataset) or {}).get("sample")
+
+
 def _run_title(run: Run) -> str:
-    return "Embedded default" if run.key == "embedded" else f"Full data: {run.key.split('/', 1)[1]}"
+    if run.key == "embedded":
+        return "Embedded default"
+    name = run.key.split("/", 1)[1]
+    size = sample_size(run, name)
+    return f"Full data: {name}" + (f" (a seeded sample of about {size} articles)" if size else "")
 
 
 def write(root: Path, out: Path) -> dict:
@@ -274,7 +283,9 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
             lines.append(f"{paper} not run ({', '.join(pub.ours)}) | | |")
         for run, name in found:
             row = table[run.key][name][pub.method]
-            where = f"embedded slice ({name})" if run.key == "embedded" else f"full data ({name})"
+            size = sample_size(run, name)
+            where = ("embedded slice" if run.key == "embedded" else f"sample of about {size} articles" if size else "full data")
+            where = f"{where} ({name})"
             lines.append(f"{paper} {where} | {_cell(row, 'accuracy')} | {_cell(row, 'macro_f1')} |")
     return lines + ["", "Our numbers come from the substitutes listed at the end, on the data named; see the README for why "
                         "they differ from the papers'.", ""]
@@ -291,6 +302,12 @@ def _substitutes_section(runs: list[Run]) -> list[str]:
             graph = (f"similarity graph of {run.key}: each edge among the {cap} strongest of either endpoint "
                      f"(graphs.similarity.max_neighbours; the paper keeps every edge above theta)")
             uses[graph] = {"glpn", "gcn_lp"}
+        for dataset in run.datasets:
+            size = sample_size(run, dataset)
+            if size:
+                sample = f"{dataset} in {run.key}: a seeded sample of about {size} articles (ingest option sample; the paper uses them all)"
+                uses[sample] = {base_method(method, run.params) for (method, name), metrics in run.metrics.items()
+                                if name == dataset and "not_applicable" not in metrics}
     lines = ["## Substitutes", "", "Every component standing in for a paper's, as the metrics name them:", ""]
     lines += [f"- {substitute} (used by {', '.join(sorted(methods))})" for substitute, methods in sorted(uses.items())]
     return lines + [""]

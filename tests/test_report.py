@@ -35,7 +35,10 @@ def test_summary_has_every_configured_method_and_dataset(report):
 def test_results_page_sets_papers_beside_ours_and_names_substitutes(report):
     out, _ = report
     text = (out / "results.md").read_text()
-    assert "| InSide | LLMFake | 0.9247 | 0.9218 | not run (llmfake) | | |" in text
+    assert "| InSide | LLMFake | 0.9247 | 0.9218 | sample of about 300 articles (llmfake) | 0.792 ± 0.015 | 0.648 ± 0.058 |" in text
+    assert "## Full data: llmfake (a seeded sample of about 300 articles)" in text
+    assert ("- llmfake in full/llmfake: a seeded sample of about 300 articles (ingest option sample; the paper uses "
+            "them all) (used by inside, llm_only, logreg, mlp)") in text
     assert "| LGCL + GMAE | PolitiFact | 0.919 | 0.918 | full data (politifact_upfd) |" in text
     assert "LLM smollm2-135m (transformers) stands in for Llama-3.1-8B-Instruct on vLLM" in text
     assert ("similarity graph of full/mediaeval2016: each edge among the 32 strongest of either endpoint "
