@@ -98,6 +98,18 @@ def test_feature_learning_reads_no_label(data):
     assert a.features(data).shape == (len(data), 64)
 
 
+def test_training_with_two_threads_is_reproducible(data):
+    """The relation-attention gathers use index_select: the backward of x[index] accumulates
+    with several CPU threads in no fixed order, so two trainings used to differ."""
+    torch.set_num_threads(2)  # the fixture restores the count
+    features = []
+    for _ in range(2):
+        detector = LGCLDetector(seed=0, **(SMALL | {"epochs": 3, "batch_size": 16}), use_propagation=False)
+        detector.fit(data)
+        features.append(detector.features(data))
+    assert np.array_equal(features[0], features[1])
+
+
 def test_detector_record_and_predictions(data):
     detector = LGCLDetector(seed=0, **SMALL)
     record = detector.fit(data)

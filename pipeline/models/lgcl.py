@@ -91,9 +91,11 @@ class RelationAttentionLayer(nn.Module):
         """h (N, d); attention from node src[p] to node dst[p] through relation vector
         relations[relation_index[p]]. The relation projections run once per distinct path."""
         shape = (-1, self.heads, self.head_dim)
-        q = self.q(h)[src].view(shape)
-        k = (self.k(h)[dst] + self.rk(relations)[relation_index]).view(shape)
-        v = (self.v(h)[dst] + self.rv(relations)[relation_index]).view(shape)
+        # index_select, not x[index]: on CPU the backward of x[index] accumulates with several
+        # threads in no fixed order, which made LGCL's training differ run to run
+        q = self.q(h).index_select(0, src).view(shape)
+        k = (self.k(h).index_select(0, dst) + self.rk(relations).index_select(0, relation_index)).view(shape)
+        v = (self.v(h).index_select(0, dst) + self.rv(relations).index_select(0, relation_index)).view(shape)
         a = edge_softmax((q * k).sum(-1) / math.sqrt(self.head_dim), src, num_nodes=len(h))  # eq. 1, per head
         a = F.dropout(a, self.dropout, self.training)
         agg = h.new_zeros(len(h), self.heads, self.head_dim).index_add_(0, src, a[..., None] * v).reshape(len(h), -1)
