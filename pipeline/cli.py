@@ -106,12 +106,25 @@ def semantics(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path =
 
 @app.command()
 def llm(dataset: str, params: Path = PARAMS) -> None:
-    """LLM veracity pseudo labels with confidence, zero-shot labels and intents (cached, resumable)."""
-    from pipeline.llm.backends import LLMUnavailable
+    """LLM veracity pseudo labels with confidence and zero-shot labels (cached, resumable)."""
     from stages import llm as stage
 
+    _llm_stage(dataset, stage.run, params)
+
+
+@app.command("llm-intents")
+def llm_intents(dataset: str, params: Path = PARAMS) -> None:
+    """LLM intent paragraphs (belief, desire, plan, outcome) for InSide (cached, resumable)."""
+    from stages import llm as stage
+
+    _llm_stage(dataset, stage.run_intents, params)
+
+
+def _llm_stage(dataset: str, run, params: Path) -> None:
+    from pipeline.llm.backends import LLMUnavailable
+
     try:
-        report = stage.run(dataset, config.load_params(params))
+        report = run(dataset, config.load_params(params))
     except (*USER_ERRORS, LLMUnavailable) as err:
         _fail(err)
     for task, counts in report["tasks"].items():

@@ -38,6 +38,10 @@ def llm_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "llm.parquet"
 
 
+def llm_intents_path(dataset: str) -> Path:
+    return Path("data/processed") / dataset / "llm_intents.parquet"
+
+
 def intents_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "intent_embeddings.parquet"
 

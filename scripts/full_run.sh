@@ -53,7 +53,7 @@ out=$repo/reports/full/$name
 mkdir -p "$out/metrics"
 cp params.yaml dvc.lock "$out/"
 cp data/interim/"$name"/ingest_report.json data/processed/"$name"/{embed,llm}_report.json "$out/"
-for report in semantics intents; do
+for report in llm_intents semantics intents; do
   cp data/processed/"$name"/${report}_report.json "$out/" 2>/dev/null || true
 done
 cp metrics/graphs/"$name"/*.json "$out/" 2>/dev/null || true

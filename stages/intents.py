@@ -1,5 +1,5 @@
-"""Stage intents: the LLM's intent paragraphs -> data/processed/<dataset>/intent_embeddings.parquet
-+ intents_report.json (InSide's coarse intent nodes)."""
+"""Stage intents: the LLM's intent paragraphs (llm_intents.parquet) ->
+data/processed/<dataset>/intent_embeddings.parquet + intents_report.json (InSide's coarse intent nodes)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pipeline.features.intents import embed_intents
 
 def run(dataset: str, params: dict) -> dict:
     cfg = params.get("embed", {})
-    llm = pq.read_table(config.llm_path(dataset)).to_pandas()
+    llm = pq.read_table(config.llm_intents_path(dataset)).to_pandas()
     encoder, info = registry.text_encoder(cfg.get("text", "minilm"), resolve_device(cfg.get("device", "auto")))
     table, report = embed_intents(llm, encoder, info.to_dict())
     out = config.intents_path(dataset)

@@ -1,4 +1,7 @@
-"""Stage llm: articles -> data/processed/<dataset>/llm.parquet + llm_report.json.
+"""Stages llm and llm_intents: articles -> data/processed/<dataset>/llm.parquet + llm_report.json
+(veracity pseudo labels, zero-shot labels) and llm_intents.parquet + llm_intents_report.json
+(InSide's intent paragraphs). Two stages because the intents are the slowest LLM task on CPU
+and only InSide reads them: a change to them re-runs InSide alone.
 
 Results live in a persistent cache (params llm.cache_dir, outside every DVC out), so a rerun,
 a resumed run after a crash, or a prompt change recomputes only what is missing."""
@@ -23,9 +26,19 @@ from pipeline.llm.quality import validation_quality
 
 
 def tasks_for(dataset: str, cfg: dict) -> list[str]:
-    """veracity everywhere (GLPN-LLM, llm_only); zero_shot and intents only for the datasets
-    listed under them (LGCL, InSide), as each costs a generation per article."""
-    return ["veracity"] + [task for task in ("zero_shot", "intents") if dataset in cfg.get(task, {}).get("datasets", [])]
+    """Stage llm: veracity everywhere (GLPN-LLM, llm_only); zero_shot only for the datasets
+    listed under it (LGCL), as it costs a generation per article."""
+    return ["veracity"] + (["zero_shot"] if dataset in cfg.get("zero_shot", {}).get("datasets", []) else [])
+
+
+def task_rows(task: str, dataset: str, articles, cfg: dict) -> list[int] | None:
+    """The rows a task runs on (None: all). Intents run only for the datasets in
+    llm.intents.datasets; elsewhere no row is requested and every paragraph is null."""
+    if task == "veracity":
+        return veracity_rows(articles, cfg)
+    if task == "intents" and dataset not in cfg.get("intents", {}).get("datasets", []):
+        return []
+    return None
 
 
 def veracity_rows(articles, cfg: dict) -> list[int] | None:
@@ -54,18 +67,26 @@ def provenance(cfg: dict, annotator: Annotator, tasks: list[str]) -> dict:
 
 
 def run(dataset: str, params: dict, progress: bool = True, backend_factory=None) -> dict:
+    """Stage llm: veracity (and zero_shot where listed) -> llm.parquet."""
+    return _annotate(dataset, params, tasks_for(dataset, params.get("llm", {})), config.llm_path(dataset), progress, backend_factory)
+
+
+def run_intents(dataset: str, params: dict, progress: bool = True, backend_factory=None) -> dict:
+    """Stage llm_intents: the four intent paragraphs per article -> llm_intents.parquet."""
+    return _annotate(dataset, params, ["intents"], config.llm_intents_path(dataset), progress, backend_factory)
+
+
+def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress: bool, backend_factory) -> dict:
     cfg = params.get("llm", {})
     articles = pq.read_table(config.articles_path(dataset)).to_pandas()
     cache = ResultCache(Path(cfg.get("cache_dir", ".cache/llm")) / "results.sqlite")
     factory = backend_factory or (lambda: make_backend(cfg, str(resolve_device(cfg.get("device", "auto")))))
     annotator = Annotator(cfg, cache, factory)
-    tasks = tasks_for(dataset, cfg)
     start = time.perf_counter()
     results, counts = {}, {}
     try:
         for task in tasks:
-            rows = veracity_rows(articles, cfg) if task == "veracity" else None
-            requests, entries, counts[task] = annotator.run_task(task, articles, progress, rows)
+            requests, entries, counts[task] = annotator.run_task(task, articles, progress, task_rows(task, dataset, articles, cfg))
             results[task] = (requests, entries)
     finally:
         cache.close()
@@ -78,9 +99,8 @@ def run(dataset: str, params: dict, progress: bool = True, backend_factory=None)
         "validation_quality": validation_quality(articles, table),
         "seconds": round(time.perf_counter() - start, 2),
     } | provenance(cfg, annotator, tasks)
-    out = config.llm_path(dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     pq.write_table(arrow.replace_schema_metadata({META_KEY: json.dumps(provenance(cfg, annotator, tasks)).encode()}), out)
-    (out.parent / "llm_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (out.parent / f"{out.stem}_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report

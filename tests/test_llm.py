@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 from pipeline.llm import backends
-from pipeline.llm.annotate import NOT_REQUESTED, Annotator, assemble, parse_label
+from pipeline.llm.annotate import INTENTS_NOT_REQUESTED, NOT_REQUESTED, Annotator, assemble, parse_label
 from pipeline.llm.cache import ResultCache
 from pipeline.llm.prompts import load_prompt
 from pipeline.llm.quality import expected_calibration_error, veracity_quality
-from stages.llm import tasks_for, veracity_rows
+from stages.llm import task_rows, tasks_for, veracity_rows
 
 TASKS = ("veracity", "zero_shot", "intents")
 CFG = {"batch_size": 2, "batches_per_commit": 1, "max_input_tokens": 64,
@@ -116,11 +116,28 @@ def test_length_sorted_batches_keep_input_order(smollm2, posts):
     assert [b["fake"] for b in batched] == pytest.approx([s["fake"] for s in single], abs=1e-4)
 
 
-def test_generation_tasks_run_only_where_listed():
+def test_generation_tasks_run_only_where_listed(posts):
     cfg = {"zero_shot": {"datasets": ["politifact"]}, "intents": {"datasets": ["llmfake"]}}
     assert tasks_for("mediaeval2016", cfg) == ["veracity"]
     assert tasks_for("politifact", cfg) == ["veracity", "zero_shot"]
-    assert tasks_for("llmfake", cfg) == ["veracity", "intents"]
+    assert tasks_for("llmfake", cfg) == ["veracity"]  # intents are the llm_intents stage's
+    assert task_rows("intents", "llmfake", posts, cfg) is None
+    assert task_rows("intents", "politifact", posts, cfg) == []
+
+
+def test_intents_of_an_unlisted_dataset_are_null_with_a_reason_and_load_no_model(posts, tmp_path):
+    def no_backend():
+        raise AssertionError("no request, so no model should load")
+
+    cache = ResultCache(tmp_path / "c.sqlite")
+    annotator = Annotator(CFG, cache, no_backend)
+    requests, entries, stats = annotator.run_task("intents", posts, progress=False, rows=[])
+    cache.close()
+    assert stats["requests"] == 0 and stats["rows_not_requested"] == len(posts)
+    table = assemble(posts, {"intents": (requests, entries)}, annotator.prompts)
+    for part in ("belief", "desire", "plan", "outcome"):
+        assert table[f"intent_{part}"].isna().all()
+    assert (table["intents_null_reason"] == INTENTS_NOT_REQUESTED).all()
 
 
 def test_veracity_scores_only_the_listed_splits(smollm2, posts, tmp_path):

@@ -1,8 +1,8 @@
 """InSide's coarse intent vectors: the LLM's four intent paragraphs per article (belief,
-desire, plan, outcome; columns `intent_<name>` of llm.parquet) embedded by the text encoder.
+desire, plan, outcome; columns `intent_<name>` of llm_intents.parquet) embedded by the text encoder.
 
 One row per article id, one fixed-size vector column per perspective, null where the LLM
-gave no paragraph (its reason is in llm.parquet) or the dataset got no intents at all
+gave no paragraph (its reason is in llm_intents.parquet) or the dataset got no intents at all
 (params `llm.intents.datasets`)."""
 
 from __future__ import annotations

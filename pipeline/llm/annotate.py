@@ -25,6 +25,7 @@ from pipeline.llm.prompts import Prompt, load_prompt
 TASKS = ("veracity", "zero_shot", "intents")
 PROMPT_OVERHEAD_TOKENS = 256  # room kept for the template around the article text
 NOT_REQUESTED = "split not in llm.veracity.splits"
+INTENTS_NOT_REQUESTED = "dataset not in llm.intents.datasets"
 
 
 @dataclass
@@ -184,7 +185,7 @@ def assemble(articles: pd.DataFrame, results: dict[str, tuple[list[Request], dic
         requests, entries = results["intents"]
         for part in prompts["intents"].spec["perspectives"]:
             table[f"intent_{part}"] = [None] * n
-        reason = [None] * n
+        reason = [None if requests else INTENTS_NOT_REQUESTED] * n
         for r in requests:
             text = (entries[r.key]["answer"] if r.key in entries else "").strip()
             if text:
