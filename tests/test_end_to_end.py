@@ -170,13 +170,16 @@ def test_metrics_gate_fails_when_a_skipped_stage_is_stale(project):
     _commit(project, "results")
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["train"]["inside"]["hidden"] = 64
+    params["llm"]["intents"]["max_new_tokens"] = 32
     (project / "params.yaml").write_text(yaml.safe_dump(params))
-    out = _gate(project, "--skip", "@inside")
+    out = _gate(project)  # the default skips InSide and its LLM intents
     assert out.returncode == 1
     assert "**stale** `train_graph@inside-mediaeval2016`" in out.stdout and "param train.inside (modified)" in out.stdout
-    assert "Running stage 'train_graph@inside" not in out.stdout
+    assert "**stale** `llm_intents@mediaeval2016`" in out.stdout and "param llm.intents (modified)" in out.stdout
+    # nothing skipped runs, and the llm stage (veracity, zero-shot) does not read the intents' params
+    assert "Running stage 'train_graph@inside" not in out.stdout and "Running stage 'llm" not in out.stdout
     _commit(project, "inside hidden 64, not re-run")
-    assert _gate(project, "--skip", "@inside").returncode == 1  # committing params without results is still stale
+    assert _gate(project).returncode == 1  # committing params without results is still stale
 
 
 def _predict(project, *args):
