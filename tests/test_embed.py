@@ -12,7 +12,7 @@ import torch
 from pipeline.data.ingest import ingest
 from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
-from pipeline.features.embed import embed_articles, read_meta, vectors
+from pipeline.features.embed import _fit_alignment, embed_articles, read_meta, vectors
 from pipeline.features.images import CORRUPT, MISSING, NO_IMAGE, OK, load_image
 
 CPU = torch.device("cpu")
@@ -84,6 +84,24 @@ def test_load_image_statuses(tmp_path):
     bad.write_bytes(b"\x89PNG truncated")
     assert load_image(tmp_path / "nope.jpg") == (None, MISSING)
     assert load_image(bad) == (None, CORRUPT)
+
+
+def test_alignment_keeps_only_components_with_shared_signal():
+    # 200 posts share 20 images (as the MediaEval slice's 295 train pairs share 53): the
+    # cross-covariance has rank 19, and directions past it would be rounding noise.
+    rng = np.random.default_rng(0)
+    image_of = rng.integers(0, 20, size=200)
+    images = rng.normal(size=(20, 50))
+    text = images[image_of] @ rng.normal(size=(50, 30)) + 0.5 * rng.normal(size=(200, 30))
+    image = images[image_of]
+    align = CCAAlignment.fit(text, image, dim=128)
+    assert align.text(text).shape == (200, 19)
+    nudged = CCAAlignment.fit(text, image + 1e-7 * rng.normal(size=image.shape), dim=128)
+    sims = align.text(text) @ align.image(image).T
+    assert np.abs(nudged.text(text) @ nudged.image(image).T - sims).max() < 1e-4
+    # one image for every post: nothing to align, reported instead of fitted
+    align, meta = _fit_alignment(text, np.repeat(images[:1], 200, axis=0), dim=128)
+    assert align is None and "no direction" in meta["unavailable"]
 
 
 def test_alignment_recovers_a_shared_signal():

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+RANK_TOLERANCE = 1e-6  # relative to the largest singular value
+
 
 def _inv_sqrt(cov: np.ndarray) -> np.ndarray:
     values, vectors = np.linalg.eigh(cov)
@@ -39,10 +41,18 @@ class CCAAlignment:
         image = image.astype(np.float64)
         t_mean, i_mean = text.mean(0), image.mean(0)
         tc, ic = text - t_mean, image - i_mean
+        for name, raw, centred in (("text", text, tc), ("image", image, ic)):
+            if np.abs(centred).max() <= RANK_TOLERANCE * np.abs(raw).max():
+                raise ValueError(f"the paired {name} vectors are all the same, so they share no direction with the other side")
         wt, wi = _inv_sqrt(_shrunk_cov(tc, shrinkage)), _inv_sqrt(_shrunk_cov(ic, shrinkage))
         cross = wt @ (tc.T @ ic / (len(text) - 1)) @ wi
         u, s, vt = np.linalg.svd(cross, full_matrices=False)
-        k = min(dim, len(s), len(text) - 1)
+        # Components past the cross-covariance's rank (at most the number of distinct images)
+        # have no shared signal: their directions are rounding noise, so they are dropped.
+        rank = int((s > RANK_TOLERANCE * s[0]).sum()) if s[0] > 0 else 0
+        k = min(dim, rank, len(text) - 1)
+        if k == 0:
+            raise ValueError("the paired text and image vectors share no direction (zero cross-covariance)")
         text_proj, image_proj = wt @ u[:, :k], wi @ vt[:k].T
         zt, zi = tc @ text_proj, ic @ image_proj
         corr = (zt * zi).sum(0) / np.clip(np.linalg.norm(zt, axis=0) * np.linalg.norm(zi, axis=0), 1e-12, None)

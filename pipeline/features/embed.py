@@ -25,6 +25,19 @@ META_KEY = b"fnd_meta"
 MIN_ALIGNMENT_PAIRS = 10
 
 
+
+def _fit_alignment(text: np.ndarray, image: np.ndarray, dim: int) -> tuple[CCAAlignment | None, dict]:
+    """The CCA on the train pairs and its metadata, or None and the reason it cannot be fitted."""
+    if len(text) < MIN_ALIGNMENT_PAIRS:
+        return None, {"unavailable": f"only {len(text)} train text-image pairs (< {MIN_ALIGNMENT_PAIRS}); "
+                                     "clip_text/clip_image are null"}
+    try:
+        align = CCAAlignment.fit(text, image, dim=dim)
+    except ValueError as err:
+        return None, {"unavailable": f"{err}; clip_text/clip_image are null"}
+    return align, {"fitted_on_train_pairs": len(text), "dim": int(align.text_proj.shape[1]),
+                   "top_canonical_correlations": [round(float(c), 4) for c in align.correlations[:5]]}
+
 def encoder_input(df: pd.DataFrame) -> list[str]:
     titles = df["title"].fillna("").str.strip()
     return [f"{t}\n{b}" if t else b for t, b in zip(titles, df["text"].fillna(""))]
@@ -105,15 +118,10 @@ def embed_articles(
                 clip_image[row] = clip_distinct[position[path]]
     else:
         pairs = has_image & (df["split"] == "train").to_numpy()
-        if pairs.sum() >= MIN_ALIGNMENT_PAIRS:
-            align = CCAAlignment.fit(text_vecs[pairs], image_vecs[pairs], dim=align_dim)
+        align, joint_meta = _fit_alignment(text_vecs[pairs], image_vecs[pairs], align_dim)
+        if align is not None:
             clip_text = align.text(text_vecs)
             clip_image = np.where(has_image[:, None], align.image(image_vecs), 0).astype(np.float32)
-            joint_meta = {"fitted_on_train_pairs": int(pairs.sum()), "dim": int(clip_text.shape[1]),
-                          "top_canonical_correlations": [round(float(c), 4) for c in align.correlations[:5]]}
-        else:
-            joint_meta = {"unavailable": f"only {int(pairs.sum())} train text-image pairs "
-                          f"(< {MIN_ALIGNMENT_PAIRS}); clip_text/clip_image are null"}
     joint_dim = 0 if clip_text is None else clip_text.shape[1]
 
     meta = {
