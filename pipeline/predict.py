@@ -166,8 +166,8 @@ class Featuriser:
         gap = float(np.abs(align.text(text) - vectors(self.embeddings, "clip_text")).max())
         if gap > 1e-4:
             raise PredictError(f"{config.embeddings_path(self.dataset)}: the joint alignment refitted on its train pairs differs "
-                               f"from the stored one by up to {gap:.3g}, so new items would not share its space; run with "
-                               f"the thread count the embed stage ran with, or re-run `fnd embed {self.dataset}`")
+                               f"from the stored one by up to {gap:.3g}, so new items would not share its space; "
+                               f"re-run `fnd embed {self.dataset}` with this code")
         return align
 
     def llm(self, items: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
