@@ -25,7 +25,6 @@ META_KEY = b"fnd_meta"
 MIN_ALIGNMENT_PAIRS = 10
 
 
-
 def _fit_alignment(text: np.ndarray, image: np.ndarray, dim: int) -> tuple[CCAAlignment | None, dict]:
     """The CCA on the train pairs and its metadata, or None and the reason it cannot be fitted."""
     if len(text) < MIN_ALIGNMENT_PAIRS:
@@ -37,6 +36,7 @@ def _fit_alignment(text: np.ndarray, image: np.ndarray, dim: int) -> tuple[CCAAl
         return None, {"unavailable": f"{err}; clip_text/clip_image are null"}
     return align, {"fitted_on_train_pairs": len(text), "dim": int(align.text_proj.shape[1]),
                    "top_canonical_correlations": [round(float(c), 4) for c in align.correlations[:5]]}
+
 
 def encoder_input(df: pd.DataFrame) -> list[str]:
     titles = df["title"].fillna("").str.strip()
