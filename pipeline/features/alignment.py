@@ -49,7 +49,7 @@ class CCAAlignment:
         u, s, vt = np.linalg.svd(cross, full_matrices=False)
         # Components past the cross-covariance's rank (at most the number of distinct images)
         # have no shared signal: their directions are rounding noise, so they are dropped.
-        rank = int((s > RANK_TOLERANCE * s[0]).sum()) if s[0] > 0 else 0
+        rank = int((s > RANK_TOLERANCE * s[0]).sum())
         k = min(dim, rank, len(text) - 1)
         if k == 0:
             raise ValueError("the paired text and image vectors share no direction (zero cross-covariance)")
