@@ -105,14 +105,18 @@ class DualLevelLayer(nn.Module):
         self.norm, self.dropout = nn.LayerNorm(dim), dropout
 
     def forward(self, h, edges, batch, root):
+        # index_select, not h[index]: on CPU the backward of h[index] adds into repeated rows
+        # from several threads in no fixed order, so trainings would not repeat.
         s, t = edges
-        w = torch.sigmoid(self.edge_gate(torch.cat([h[s], h[t], (h[s] - h[t]).abs()], dim=1)))  # eq. 8: w_st
-        m = scatter_mean(w * self.message(h[s]), t, len(h))                                      # eq. 9: weighted messages
+        h_s, h_t = h.index_select(0, s), h.index_select(0, t)
+        w = torch.sigmoid(self.edge_gate(torch.cat([h_s, h_t, (h_s - h_t).abs()], dim=1)))      # eq. 8: w_st
+        m = scatter_mean(w * self.message(h_s), t, len(h))                                       # eq. 9: weighted messages
         local = F.relu(self.self_loop(h) + m)                                                    # eq. 10
         if self.use_global:
             root = torch.tanh(self.root_update(torch.cat([root, scatter_mean(local, batch, len(root))], dim=1)))  # eq. 11
-            gate = torch.sigmoid(self.fuse(torch.cat([local, root[batch]], dim=1)))
-            local = local + gate * root[batch]                                                   # eq. 12: residual fusion
+            root_of_node = root.index_select(0, batch)
+            gate = torch.sigmoid(self.fuse(torch.cat([local, root_of_node], dim=1)))
+            local = local + gate * root_of_node                                                  # eq. 12: residual fusion
         return self.norm(h + F.dropout(local, self.dropout, self.training)), root
 
 
