@@ -40,7 +40,7 @@ REQUIRES = {
     "lgcl": ("amr_graphs", "propagation_graphs"),
 }
 # Inputs from substituted components beyond the encoders, named in the metrics of the methods that read them.
-USES = {"glpn": ("llm",), "llm_only": ("llm",), "inside": ("llm",), "lgcl": ("llm", "amr")}
+USES = {"glpn": ("llm",), "llm_only": ("llm",), "inside": ("intents_llm",), "lgcl": ("llm", "amr")}
 # Where a missing input comes from, for the not-applicable message.
 SOURCES = {
     "intents": "the LLM's intent paragraphs: list the dataset in llm.intents.datasets",
@@ -97,11 +97,18 @@ def load_inputs(articles: pd.DataFrame, embeddings_file, similarity_file=None, l
             inputs["llm_zero_shot"] = llm["zero_shot_label"].fillna(-1).to_numpy(dtype=np.int64)
     meta = read_meta(table)
     substitutes = {"encoders": meta.get("substitutes", [])}
-    if llm_file is not None and (llm_meta := read_meta(llm_file)).get("substitute_for"):
-        substitutes["llm"] = [f"LLM {llm_meta['model']} ({llm_meta['backend']}) stands in for {llm_meta['substitute_for']}"]
+    if llm_file is not None:
+        substitutes["llm"] = _llm_substitute(read_meta(llm_file))
     data = MethodInputs(ids=articles["id"].tolist(), split=articles["split"].to_numpy(),
                         y=hide_test_labels(articles["split"], articles["label"]), substitutes=substitutes, **inputs)
     return data, meta
+
+
+def _llm_substitute(provenance: dict | None) -> list[str]:
+    """The LLM's substitute line from an LLM stage's provenance metadata (none for the paper's model)."""
+    if not provenance or not provenance.get("substitute_for"):
+        return []
+    return [f"LLM {provenance['model']} ({provenance['backend']}) stands in for {provenance['substitute_for']}"]
 
 
 def _per_article(ids: list[str], path: Path) -> list | None:
@@ -111,14 +118,16 @@ def _per_article(ids: list[str], path: Path) -> list | None:
 
 
 def attach_graphs(data: MethodInputs, graphs_dir: Path, intents_file: Path, semantics_file: Path) -> MethodInputs:
-    """`data` with the per-article graphs and intent vectors joined by id, and the AMR
-    source among the substitutes where it stands in for the paper's parser."""
+    """`data` with the per-article graphs and intent vectors joined by id; among the
+    substitutes, the AMR source where it stands in for the paper's parser and the LLM that
+    wrote the intent paragraphs."""
     graphs_dir, intents_file = Path(graphs_dir), Path(intents_file)
     amr_source = read_meta(semantics_file).get("amr_source", "")
     substitutes = data.substitutes | ({"amr": [f"AMR: {amr_source}"]} if "substitute" in amr_source else {})
     intents = mask = None
     if intents_file.exists():
         table = pq.read_table(intents_file)
+        substitutes = substitutes | {"intents_llm": _llm_substitute(read_meta(table).get("llm"))}
         position = {key: i for i, key in enumerate(table.column("id").to_pylist())}
         missing = [key for key in data.ids if key not in position]
         if missing:

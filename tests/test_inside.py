@@ -4,17 +4,23 @@ graphs as named, a loss that falls, fit/predict, and the intent-vector table."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import pickle
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 import torch.nn.functional as F
 
+from pipeline.features.embed import META_KEY
 from pipeline.features.intents import PERSPECTIVES, embed_intents
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
-from pipeline.models.inside import COARSE, ENTITY, FINE, N_COARSE, Batch, InSide, InSideDetector
+from pipeline.llm.backends import PAPER_MODEL
+from pipeline.models.inside import COARSE, ENTITY, FINE, N_COARSE, Batch, DualLevelLayer, InSide, InSideDetector
+from pipeline.train import attach_graphs, train
 
 SMALL = dict(hidden=32, depth=2, fine_per_coarse=3, pseudo_nodes=2)
 
@@ -77,6 +83,28 @@ def test_ablated_models_run(data, flags):
         assert model.alignment is None
 
 
+def test_two_thread_gradients_are_reproducible(data):
+    """The dual-level layer gathers nodes with index_select: on CPU the backward of h[index]
+    adds into repeated rows from several threads in no fixed order once the gathered tensor
+    reaches torch's parallel grain (32,768 values), so two trainings on the same input could
+    select different epochs."""
+    torch.set_num_threads(2)  # the fixture restores the count
+    hidden = 256
+    b = batch(data)
+    assert b.sem_edges.shape[1] * hidden >= 32768, "the batch must be large enough for the parallel path"
+    torch.manual_seed(0)
+    layer = DualLevelLayer(hidden, use_global=True, dropout=0.0)
+    h = torch.randn(len(b.sem_x), hidden, requires_grad=True)
+    root = torch.randn(b.size, hidden, requires_grad=True)
+    grads = []
+    for _ in range(5):
+        h.grad = root.grad = None
+        out, new_root = layer(h, b.sem_edges, b.sem_batch, root)
+        (out.square().sum() + new_root.sum()).backward()
+        grads.append(torch.cat([h.grad, root.grad]))
+    assert all(torch.equal(grads[0], g) for g in grads[1:])
+
+
 def test_loss_falls_on_a_small_batch(data):
     torch.manual_seed(0)
     rows = np.flatnonzero(data.y >= 0)[:8]
@@ -127,3 +155,27 @@ def test_intent_table_encodes_each_paragraph_once_and_keeps_nulls():
     assert table.column("outcome").to_pylist()[0] == [3.0, 1.0, 0.0]
     assert report["missing"] == {"belief": 0, "desire": 1, "plan": 2, "outcome": 0} and report["articles_with_all_four"] == 0
     assert list(PERSPECTIVES) == [c for c in table.column_names if c != "id"]
+
+
+def test_record_names_the_llm_that_wrote_the_intents(data, tmp_path):
+    """InSide's substitute line comes from the intent table's provenance (stage intents copies
+    llm_intents.parquet's), not from llm.parquet, which InSide does not read."""
+    class OnesEncoder:
+        dim = data.text.shape[1]
+
+        def encode(self, texts, progress=True):
+            return np.ones((len(texts), self.dim), np.float32)
+
+    provenance = {"model": "smollm2-135m", "backend": "transformers", "substitute_for": PAPER_MODEL}
+    llm = pd.DataFrame({"id": data.ids} | {f"intent_{p}": [f"{p} of {i}" for i in data.ids] for p in PERSPECTIVES})
+    table, _ = embed_intents(llm, OnesEncoder(), {"name": "ones"}, progress=False, llm_provenance=provenance)
+    pq.write_table(table, tmp_path / "intent_embeddings.parquet")
+    semantics = pa.table({"id": data.ids}).replace_schema_metadata({META_KEY: json.dumps({"amr_source": "amrlib"})})
+    pq.write_table(semantics, tmp_path / "semantics.parquet")
+    attached = attach_graphs(dataclasses.replace(data, substitutes={"llm": ["LLM of llm.parquet"]}), tmp_path,
+                             tmp_path / "intent_embeddings.parquet", tmp_path / "semantics.parquet")
+    line = f"LLM smollm2-135m (transformers) stands in for {PAPER_MODEL}"
+    assert attached.substitutes["intents_llm"] == [line]
+    attached = dataclasses.replace(attached, sentence_graphs=data.sentence_graphs)  # tmp_path holds no graph files
+    _, _, record = train("inside", attached, SMALL | {"epochs": 1}, seed=0)
+    assert line in record["substitutes"] and "LLM of llm.parquet" not in record["substitutes"]

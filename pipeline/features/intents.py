@@ -18,8 +18,10 @@ from pipeline.features.embed import META_KEY, _vector_column
 PERSPECTIVES = ("belief", "desire", "plan", "outcome")
 
 
-def embed_intents(llm: pd.DataFrame, encoder, encoder_info: dict, progress: bool = True) -> tuple[pa.Table, dict]:
-    """(table, report): the intent paragraphs of `llm` encoded once per distinct paragraph."""
+def embed_intents(llm: pd.DataFrame, encoder, encoder_info: dict, progress: bool = True,
+                  llm_provenance: dict | None = None) -> tuple[pa.Table, dict]:
+    """(table, report): the intent paragraphs of `llm` encoded once per distinct paragraph. The
+    table's metadata names the encoder and, when given, the LLM that wrote the paragraphs."""
     columns = {p: llm[f"intent_{p}"].tolist() if f"intent_{p}" in llm else [None] * len(llm) for p in PERSPECTIVES}
     distinct = sorted({t for texts in columns.values() for t in texts if isinstance(t, str) and t.strip()})
     encoded = dict(zip(distinct, encoder.encode(distinct, progress=progress))) if distinct else {}
@@ -30,4 +32,4 @@ def embed_intents(llm: pd.DataFrame, encoder, encoder_info: dict, progress: bool
               "missing": {p: int((~present[k]).sum()) for k, p in enumerate(PERSPECTIVES)},
               "articles_with_all_four": int(present.all(0).sum()), "encoder": encoder_info}
     out = pa.table(table)
-    return out.replace_schema_metadata({META_KEY: json.dumps({"intent_encoder": encoder_info}).encode()}), report
+    return out.replace_schema_metadata({META_KEY: json.dumps({"intent_encoder": encoder_info, "llm": llm_provenance}).encode()}), report
