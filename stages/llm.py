@@ -91,6 +91,7 @@ def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress:
     finally:
         cache.close()
     table = assemble(articles, results, annotator.prompts)
+    meta = provenance(cfg, annotator, tasks)
     report = {
         "dataset": dataset,
         "articles": len(articles),
@@ -98,9 +99,9 @@ def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress:
         "nulls": {column: table[column].value_counts().to_dict() for column in table if column.endswith("_null_reason")},
         "validation_quality": validation_quality(articles, table),
         "seconds": round(time.perf_counter() - start, 2),
-    } | provenance(cfg, annotator, tasks)
+    } | meta
     out.parent.mkdir(parents=True, exist_ok=True)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
-    pq.write_table(arrow.replace_schema_metadata({META_KEY: json.dumps(provenance(cfg, annotator, tasks)).encode()}), out)
+    pq.write_table(arrow.replace_schema_metadata({META_KEY: json.dumps(meta).encode()}), out)
     (out.parent / f"{out.stem}_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
