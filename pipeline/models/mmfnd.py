@@ -11,11 +11,12 @@ SE attention weighs the three views per post before a small classifier.
 
 Inputs here (`MethodInputs`) stand in for the paper's encoders: `text` is MiniLM (384-d, for
 BERT), `image` is EfficientNet-Lite0 (1280-d, for ResNet/VGG), `clip_text`/`clip_image` are
-joint vectors of up to 128 dimensions (a CCA alignment of the two, for CLIP ViT-B/32; it keeps
-only the components the train pairs support) unless open_clip was configured. Posts without an image have zero image vectors; `has_image` is used as a mask
-that zeroes the image branch and the cross-modal branch for them (before and after the
-experts), so they are classified from the text alone, and their similarity is left out of
-the running statistics.
+joint vectors of up to 128 dimensions (a CCA alignment of the two, for CLIP ViT-B/32; it
+keeps only the components the train pairs support) unless open_clip was configured. Posts
+without an image have zero image vectors; `has_image` is used as a mask that zeroes the
+image branch and the cross-modal branch for them (before and after the experts), so they
+are classified from the text alone, and their similarity is left out of the running
+statistics.
 
 The encoders are frozen and their outputs cached by the embed stage, so training runs over
 in-memory feature tensors; the published code re-encodes every batch through BERT/ResNet/CLIP
