@@ -16,10 +16,9 @@ from pipeline.features.intents import embed_intents
 
 def run(dataset: str, params: dict) -> dict:
     cfg = params.get("embed", {})
-    llm_file = config.llm_intents_path(dataset)
-    llm = pq.read_table(llm_file).to_pandas()
+    llm = pq.read_table(config.llm_intents_path(dataset))
     encoder, info = registry.text_encoder(cfg.get("text", "minilm"), resolve_device(cfg.get("device", "auto")))
-    table, report = embed_intents(llm, encoder, info.to_dict(), llm_provenance=read_meta(llm_file))
+    table, report = embed_intents(llm.to_pandas(), encoder, info.to_dict(), llm_provenance=read_meta(llm))
     out = config.intents_path(dataset)
     pq.write_table(table, out)
     (out.parent / "intents_report.json").write_text(json.dumps(report, indent=2) + "\n")
