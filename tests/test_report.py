@@ -37,16 +37,30 @@ def test_results_page_sets_papers_beside_ours_and_names_substitutes(report):
     text = (out / "results.md").read_text()
     inside = json.loads((ROOT / "reports/full/llmfake/metrics/inside.json").read_text())["test"]["over_seeds"]
     ours = " | ".join(f"{inside[k]['mean']:.3f} ± {inside[k]['std']:.3f}" for k in ("accuracy", "macro_f1"))
-    assert f"| InSide | LLMFake | 0.9247 | 0.9218 | sample of about 300 articles (llmfake) | {ours} |" in text
-    assert "## Full data: llmfake (a seeded sample of about 300 articles)" in text
-    assert ("- llmfake in full/llmfake: a seeded sample of about 300 articles (ingest option sample; the paper uses "
-            "them all) (used by inside, llm_only, logreg, mlp)") in text
+    assert f"| InSide | LLMFake | 0.9247 | 0.9218 | full data (llmfake) | {ours} |" in text
+    assert "## Full data: llmfake\n" in text
     assert "| LGCL + GMAE | PolitiFact | 0.919 | 0.918 | full data (politifact_upfd) |" in text
     assert "LLM smollm2-135m (transformers) stands in for Llama-3.1-8B-Instruct on vLLM" in text
     assert ("similarity graph of full/mediaeval2016: each edge among the 32 strongest of either endpoint "
             "(graphs.similarity.max_neighbours; the paper keeps every edge above theta) (used by gcn_lp, glpn)") in text
     for image in [line.split("(")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]:
         assert (out / image).stat().st_size > 1000, image
+
+
+def test_a_sampled_full_run_is_labelled_a_sample(tmp_path):
+    shutil.copy(ROOT / "params.yaml", tmp_path)
+    shutil.copytree(ROOT / "metrics", tmp_path / "metrics")
+    run = tmp_path / "reports/full/llmfake"
+    shutil.copytree(ROOT / "reports/full/llmfake", run)
+    params = yaml.safe_load((run / "params.yaml").read_text())
+    params.setdefault("ingest", {}).setdefault("options", {})["llmfake"] = {"sample": 300}
+    (run / "params.yaml").write_text(yaml.safe_dump(params))
+    write(tmp_path, tmp_path / "out")
+    text = (tmp_path / "out/results.md").read_text()
+    assert "| InSide | LLMFake | 0.9247 | 0.9218 | sample of about 300 articles (llmfake) |" in text
+    assert "## Full data: llmfake (a seeded sample of about 300 articles)\n" in text
+    assert ("- llmfake in full/llmfake: a seeded sample of about 300 articles (ingest option sample; the paper uses "
+            "them all) (used by inside, llm_only, logreg, mlp)") in text
 
 
 def test_sweep_curves_come_from_variants_that_differ_in_one_parameter(report):
