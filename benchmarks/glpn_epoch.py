@@ -18,7 +18,6 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from pipeline.graphs.similarity import cap_neighbours, similarity_edges
@@ -44,11 +43,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--theta", type=float, default=0.95)
     args = parser.parse_args()
-    processed = args.root / "data/processed" / args.dataset
-    articles = pd.read_parquet(args.root / "data/interim" / args.dataset / "articles.parquet")
-    data, _ = load_inputs(articles, processed / "embeddings.parquet", llm_file=processed / "llm.parquet")
+    data, _ = load_inputs(args.dataset, ("articles", "embeddings", "llm"), root=args.root)
     if data.clip_text is None:
-        raise SystemExit(f"{processed / 'embeddings.parquet'}: no joint vectors for {args.dataset}, so no similarity graph")
+        raise SystemExit(f"{args.dataset}: no joint vectors, so no similarity graph")
     src, dst, _, score = similarity_edges(data.clip_text, data.clip_image, args.theta, progress=False)
     print(f"{args.dataset}: {len(data)} nodes, torch threads: {torch.get_num_threads()}, {args.epochs} epochs per cap")
     print("cap | directed edges | s/epoch | speed-up vs full")

@@ -27,7 +27,8 @@ import torch
 
 from pipeline.device import resolve_device
 from pipeline.features import registry
-from pipeline.features.embed import encoder_input, load_row_images, vectors
+from pipeline.features.embed import encoder_input, load_row_images
+from pipeline.vectors import vectors
 from pipeline.models.mmfnd import MMFNDNet, balanced_class_weight, train_step
 
 

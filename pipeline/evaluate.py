@@ -1,6 +1,6 @@
-"""Metrics from predictions: accuracy, macro-F1, per-class P/R/F1, AUC, counts; mean and std
-over seeds; ROC, precision-recall and confusion-matrix data for DVC plots. The decision
-threshold is fixed at 0.5 (never tuned on test)."""
+"""Metrics from predictions: accuracy, macro-F1, per-class P/R/F1, AUC, counts per seed; the
+mean and std over seeds as the headline; ROC and precision-recall data for DVC plots. The
+decision threshold is fixed at 0.5 (never tuned on test)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
-    confusion_matrix,
     f1_score,
     precision_recall_curve,
     precision_recall_fscore_support,
@@ -40,39 +39,41 @@ def classification_metrics(y: np.ndarray, prob: np.ndarray, threshold: float = 0
 
 
 def _mean_std(per_seed: list[dict]) -> dict:
+    """Each headline metric's mean over seeds, with its std beside it."""
     out = {}
     for key in HEADLINE:
         values = [m[key] for m in per_seed if m[key] is not None]
         if values:
-            out[key] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
+            out |= {key: float(np.mean(values)), f"{key}_std": float(np.std(values))}
     return out
 
 
 def evaluate(predictions: pd.DataFrame) -> dict:
-    """Test metrics per seed plus mean/std; validation headline metrics for reference."""
-    result = {"seeds": sorted(int(s) for s in predictions["seed"].unique())}
+    """`test` and `val`: each headline metric's mean over seeds with its std beside it, and
+    the split's size; `seeds`: every seed's own metrics under its seed."""
+    per_seed = {}
+    for seed, group in predictions.groupby("seed"):
+        entry = {}
+        for split in ("test", "val"):
+            part = group[group["split"] == split]
+            if len(part):
+                metrics = classification_metrics(part["label"], part["prob_fake"])
+                entry[split] = metrics if split == "test" else {k: metrics[k] for k in HEADLINE}
+        per_seed[str(int(seed))] = entry
+    result = {}
     for split in ("test", "val"):
-        part = predictions[predictions["split"] == split]
-        per_seed = [classification_metrics(g["label"], g["prob_fake"]) for _, g in part.groupby("seed")]
-        if not per_seed:
-            continue
-        summary = per_seed[0] if split == "test" else {k: per_seed[0][k] for k in HEADLINE}
-        result[split] = summary | {"over_seeds": _mean_std(per_seed)}
-    return result
+        values = [entry[split] for entry in per_seed.values() if split in entry]
+        if values:
+            result[split] = _mean_std(values) | {"n": int((predictions["split"] == split).sum() // len(per_seed))}
+    return result | {"seeds": per_seed}
 
 
 def plot_data(predictions: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """ROC, PR and confusion data on the test split of the first seed."""
+    """ROC and precision-recall data on the test split of the first seed (empty with one class)."""
     first = predictions[(predictions["split"] == "test") & (predictions["seed"] == predictions["seed"].min())]
     y, prob = first["label"].to_numpy(), first["prob_fake"].to_numpy()
-    out = {}
-    if len(np.unique(y)) == 2:
-        fpr, tpr, _ = roc_curve(y, prob)
-        precision, recall, _ = precision_recall_curve(y, prob)
-        out["roc"] = pd.DataFrame({"fpr": fpr, "tpr": tpr})
-        out["precision_recall"] = pd.DataFrame({"recall": recall, "precision": precision})
-    cm = confusion_matrix(y, (prob >= 0.5).astype(int), labels=[0, 1])
-    out["confusion"] = pd.DataFrame(
-        [{"actual": CLASS_NAMES[a], "predicted": CLASS_NAMES[p]} for a in (0, 1) for p in (0, 1) for _ in range(cm[a, p])]
-    )
-    return out
+    if len(np.unique(y)) < 2:
+        return {"roc": pd.DataFrame(columns=["fpr", "tpr"]), "precision_recall": pd.DataFrame(columns=["recall", "precision"])}
+    fpr, tpr, _ = roc_curve(y, prob)
+    precision, recall, _ = precision_recall_curve(y, prob)
+    return {"roc": pd.DataFrame({"fpr": fpr, "tpr": tpr}), "precision_recall": pd.DataFrame({"recall": recall, "precision": precision})}

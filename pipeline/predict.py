@@ -24,19 +24,20 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipeline.errors import FndError
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
-from pipeline.features.embed import encoder_input, load_row_images, read_meta, vectors
+from pipeline.features.embed import encoder_input, load_row_images
+from pipeline.vectors import read_meta, vectors
 from pipeline.features.images import NO_IMAGE, OK
+from pipeline.methods import METHODS, MethodSpec, not_applicable, spec
 from pipeline.models.inputs import MethodInputs
 
-INDUCTIVE = ("logreg", "mlp", "llm_only", "mmfnd", "inside")
-TRANSDUCTIVE = ("glpn", "gcn_lp")
 
 
-class PredictError(Exception):
+class PredictError(FndError):
     """A request fnd predict cannot serve: the message says why and what to do."""
 
 
@@ -92,16 +93,15 @@ def _items(rows: list[dict], source: str) -> pd.DataFrame:
     return items.assign(split="test", label=-1)
 
 
-def load_models(method: str, dataset: str, train_params: dict) -> tuple[str, dict]:
-    from pipeline.train import resolve_method
-
-    try:
-        base, _ = resolve_method(method, train_params)
-    except KeyError as err:
-        raise PredictError(str(err.args[0])) from None
-    if base == "lgcl":
+def load_models(method: str, dataset: str, params: dict) -> tuple[MethodSpec, dict]:
+    method_spec = spec(method)
+    reason = not_applicable(method_spec.name, dataset, params) if dataset in params.get("datasets", {}) else None
+    if reason:
+        raise PredictError(f"{method} was not trained on {dataset}: {reason}")
+    if method_spec.predicts is None:
+        usable = ", ".join(name for name, entry in METHODS.items() if entry.predicts)
         raise PredictError(f"{method}: LGCL scores an article by its news propagation graph, which a new article does not "
-                           f"have; use {', '.join(INDUCTIVE + TRANSDUCTIVE)}")
+                           f"have; use {usable}")
     folder = config.model_dir(method, dataset)
     if not (folder / "model.pkl").is_file():
         raise PredictError(f"{folder}/model.pkl: no trained {method} for {dataset}; run `dvc repro` "
@@ -110,7 +110,7 @@ def load_models(method: str, dataset: str, train_params: dict) -> tuple[str, dic
     if "not_applicable" in records[0]:
         raise PredictError(f"{method} was not trained on {dataset}: {records[0]['not_applicable']}")
     with open(folder / "model.pkl", "rb") as fh:
-        return base, pickle.load(fh)
+        return method_spec, pickle.load(fh)
 
 
 class Featuriser:
@@ -213,7 +213,8 @@ class Featuriser:
 
 def predict(method: str, dataset: str, items: pd.DataFrame, params: dict, data_root: Path, top_k: int = 5) -> list[dict]:
     """One result per item: label, mean P(fake) over the trained seeds, and the method's explanation."""
-    base, models = load_models(method, dataset, params.get("train", {}))
+    method_spec, models = load_models(method, dataset, params)
+    base, transductive = method_spec.name, method_spec.predicts == "transductive"
     features = Featuriser(dataset, params, data_root)
     inputs = features.vectors(items)
     tasks = (["veracity"] if base in ("glpn", "llm_only") else []) + (["intents"] if base == "inside" else [])
@@ -225,30 +226,28 @@ def predict(method: str, dataset: str, items: pd.DataFrame, params: dict, data_r
         inputs["intents"], inputs["intent_mask"] = features.intents(llm)
     if not features.embeddings.column("has_image").to_pylist().count(True):
         inputs |= {"image": None}  # trained without an image branch: score the same way
-    if base in TRANSDUCTIVE:
-        data, rows = _joined(dataset, items, inputs, params)
+    if transductive:
+        data, rows = _joined(dataset, method_spec, items, inputs, params)
     else:
         data, rows = MethodInputs(ids=items["id"].tolist(), split=items["split"], y=items["label"], **inputs), np.arange(len(items))
     by_seed = {int(seed): np.asarray(model.predict_proba(data), dtype=float)[rows] for seed, model in models.items()}
     prob = np.mean(list(by_seed.values()), axis=0)
-    explanations = _explanations(base, models, data, rows, llm, top_k)
+    explanations = _explanations(base, transductive, models, data, rows, llm, top_k)
     return [{"id": item_id, "method": method, "trained_on": dataset, "label": "fake" if p >= 0.5 else "real",
              "prob_fake": round(float(p), 6), "prob_fake_by_seed": {s: round(float(v[k]), 6) for s, v in by_seed.items()},
              "explanation": explanations[k]}
             for k, (item_id, p) in enumerate(zip(items["id"], prob))]
 
 
-def _joined(dataset: str, items: pd.DataFrame, inputs: dict, params: dict) -> tuple[MethodInputs, np.ndarray]:
+def _joined(dataset: str, method_spec: MethodSpec, items: pd.DataFrame, inputs: dict, params: dict) -> tuple[MethodInputs, np.ndarray]:
     """The dataset's posts plus the new items (as test nodes), with the similarity graph over all of them."""
     from pipeline.graphs.similarity import similarity_graph
     from pipeline.train import load_inputs
 
-    articles = pq.read_table(config.articles_path(dataset)).to_pandas()
+    stored, articles = load_inputs(dataset, [name for name in method_spec.reads if name != "similarity_graph"])
     clash = sorted(set(articles["id"]) & set(items["id"]))
     if clash:
         raise PredictError(f"item ids {clash[:3]} are already {dataset} article ids; give the items other ids")
-    llm = config.llm_path(dataset)
-    stored, _ = load_inputs(articles, config.embeddings_path(dataset), None, llm if llm.exists() else None)
     joined = {}
     for name in ("text", "image", "clip_text", "clip_image", "has_image", "llm_prob_fake"):
         old, new = getattr(stored, name), inputs.get(name)
@@ -266,9 +265,9 @@ def _joined(dataset: str, items: pd.DataFrame, inputs: dict, params: dict) -> tu
     return data, np.arange(len(stored), len(data))
 
 
-def _explanations(base: str, models: dict, data: MethodInputs, rows: np.ndarray, llm: pd.DataFrame | None,
+def _explanations(base: str, transductive: bool, models: dict, data: MethodInputs, rows: np.ndarray, llm: pd.DataFrame | None,
                   top_k: int) -> list[dict | None]:
-    if base in TRANSDUCTIVE:
+    if transductive:
         return [_neighbours(data, row, top_k) for row in rows]
     if base == "mmfnd":
         try:

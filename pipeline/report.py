@@ -1,7 +1,8 @@
 """The comparison report, built from committed metrics only (never from models or test labels).
 
-Runs: the embedded default (params.yaml, metrics/<method>/<dataset>.json) and every full-data
-run under reports/full/<name>/ (its params.yaml and metrics/<method>.json). Output:
+Runs: the embedded default (params.yaml, metrics/<method>/<dataset>.json; a method that does
+not apply to a dataset has no stage and is listed with the registry's reason) and every
+full-data run under reports/full/<name>/ (its params.yaml and metrics/<method>.json). Output:
 - summary.json: every run × dataset × method, test mean ± std over seeds, or why not applicable;
 - results.md with PNG figures: per-dataset tables and bar charts, ROC curves, the papers'
   numbers next to ours, sweep curves, and every substitute the metrics name;
@@ -10,7 +11,6 @@ run under reports/full/<name>/ (its params.yaml and metrics/<method>.json). Outp
 
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +22,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from pipeline import methods  # noqa: E402
 from pipeline.papers import PUBLISHED  # noqa: E402
 
 HEADLINE = ("accuracy", "macro_f1", "auc")
-BASELINES = ("logreg", "mlp", "llm_only")
-# Parameters whose ablation variants form a curve: the variants that differ from the base
-# method's settings in that parameter alone are its points.
-SWEEPS = {"glpn": ("mask_rate", "pseudo_top_p")}
 
 
 @dataclass
@@ -47,11 +44,6 @@ class Run:
         return list(dict.fromkeys(method for method, _ in self.metrics))
 
 
-def method_names(params: dict) -> list[str]:
-    train = params.get("train", {})
-    return list(dict.fromkeys(["glpn", *train.get("methods", []), *train.get("graph_methods", [])]))
-
-
 def _read(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
@@ -63,12 +55,19 @@ def load_runs(root: Path) -> list[Run]:
     """The embedded run (every configured method × dataset must have metrics) and the full runs."""
     params = yaml.safe_load((root / "params.yaml").read_text())
     embedded = Run("embedded", params, plots_dir=root / "metrics/plots")
+    trained = {(dataset, method): names for method, dataset, names, ablations in methods.trained(params) if not ablations}
+    ablated = {(dataset, method): names for method, dataset, names, ablations in methods.trained(params) if ablations}
     for dataset in params.get("datasets", {}):
-        for method in method_names(params):
-            path = root / "metrics" / method / f"{dataset}.json"
-            if not path.exists():
-                raise FileNotFoundError(f"{path}: no metrics for {method} on {dataset}; run `dvc repro` first")
-            embedded.metrics[method, dataset] = _read(path)
+        for method in methods.train_params(params).get("methods", []):
+            if (dataset, method) not in trained:
+                reason = methods.not_applicable(method, dataset, params)
+                embedded.metrics[method, dataset] = {"method": method, "dataset": dataset, "not_applicable": reason}
+                continue
+            for name in trained[dataset, method] + ablated.get((dataset, method), []):
+                path = root / "metrics" / name / f"{dataset}.json"
+                if not path.exists():
+                    raise FileNotFoundError(f"{path}: no metrics for {name} on {dataset}; run `dvc repro` first")
+                embedded.metrics[name, dataset] = _read(path)
     runs = [embedded]
     for folder in sorted(p for p in (root / "reports/full").glob("*") if (p / "metrics").is_dir()):
         run = Run(f"full/{folder.name}", yaml.safe_load((folder / "params.yaml").read_text()))
@@ -83,8 +82,8 @@ def summarise(metrics: dict) -> dict:
     if "not_applicable" in metrics:
         return {"not_applicable": metrics["not_applicable"]}
     test = metrics["test"]
-    over = test.get("over_seeds", {})
-    return {key: over[key] for key in HEADLINE if key in over} | {"seeds": len(metrics.get("seeds", [])), "test_items": test["counts"]["n"]}
+    return ({key: {"mean": test[key], "std": test[f"{key}_std"]} for key in HEADLINE if key in test}
+            | {"seeds": len(metrics["seeds"]), "test_items": test["n"]})
 
 
 def summary(runs: list[Run]) -> dict:
@@ -95,20 +94,13 @@ def summary(runs: list[Run]) -> dict:
     return out
 
 
-def base_method(name: str, params: dict) -> str:
-    return params.get("train", {}).get(name, {}).get("method", name)
+def base_method(name: str) -> str:
+    return methods.spec(name).name
 
 
 def effective_settings(name: str, params: dict) -> dict:
-    """The settings a method or variant trains with: its class defaults, then its own params section."""
-    from pipeline.train import METHODS, resolve_method
-
-    base, settings = resolve_method(name, params.get("train", {}))
-    if name == "glpn":
-        settings.setdefault("mask_rate", params.get("mask_rate", 0.5))
-    signature = inspect.signature(METHODS[base].__init__).parameters
-    defaults = {k: p.default for k, p in signature.items() if k not in ("self", "seed", "device") and p.default is not inspect._empty}
-    settings = defaults | settings
+    """The settings a method or variant trains with (pipeline.methods.settings)."""
+    settings = methods.settings_dict(name, params)
     if settings.get("use_pseudo_labels") is False:  # no pseudo labels is the top-p = 0 point
         settings |= {"use_pseudo_labels": True, "pseudo_top_p": 0.0}
     return settings
@@ -119,14 +111,14 @@ def sweep_points(run: Run, dataset: str, base: str, param: str) -> pd.DataFrame:
     rows = []
     for method in run.methods:
         metrics = run.metrics.get((method, dataset))
-        if metrics is None or "not_applicable" in metrics or base_method(method, run.params) != base:
+        if metrics is None or "not_applicable" in metrics or base_method(method) != base:
             continue
         settings = effective_settings(method, run.params)
         if {k: v for k, v in settings.items() if k != param} != {k: v for k, v in reference.items() if k != param}:
             continue
-        over = metrics["test"]["over_seeds"]
-        rows.append({"value": float(settings[param]), "method": method, "accuracy": over["accuracy"]["mean"],
-                     "accuracy_std": over["accuracy"]["std"], "macro_f1": over["macro_f1"]["mean"]})
+        test = metrics["test"]
+        rows.append({"value": float(settings[param]), "method": method, "accuracy": test["accuracy"],
+                     "accuracy_std": test["accuracy_std"], "macro_f1": test["macro_f1"]})
     return pd.DataFrame(rows, columns=["value", "method", "accuracy", "accuracy_std", "macro_f1"]).sort_values("value")
 
 
@@ -142,11 +134,11 @@ def _slug(*parts: str) -> str:
     return "_".join(p.replace("/", "-") for p in parts)
 
 
-def _bar_chart(rows: dict[str, dict], params: dict, title: str, path: Path) -> None:
+def _bar_chart(rows: dict[str, dict], title: str, path: Path) -> None:
     names = [m for m, r in rows.items() if "accuracy" in r]
     means = [rows[m]["accuracy"]["mean"] for m in names]
     stds = [rows[m]["accuracy"]["std"] for m in names]
-    bases = [base_method(m, params) for m in names]
+    bases = [base_method(m) for m in names]
     palette = {b: plt.cm.tab10(i % 10) for i, b in enumerate(dict.fromkeys(bases))}
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
     ax.barh(names[::-1], means[::-1], xerr=stds[::-1], color=[palette[b] for b in bases[::-1]], capsize=2)
@@ -229,18 +221,18 @@ def write(root: Path, out: Path) -> dict:
                 continue
             lines += ["| method | kind | accuracy | macro-F1 | AUC |", "|---|---|---|---|---|"]
             for method, row in applicable.items():
-                base = base_method(method, run.params)
-                kind = "baseline" if base in BASELINES else ("method" if method == base else f"{base} variant")
+                base = base_method(method)
+                kind = methods.spec(base).kind if method == base else f"{base} variant"
                 lines.append(f"| `{method}` | {kind} | {_cell(row, 'accuracy')} | {_cell(row, 'macro_f1')} | {_cell(row, 'auc')} |")
             skipped = sorted(m for m in rows if m not in applicable)
             if skipped:
                 lines += ["", f"Not applicable here: {', '.join(f'`{m}`' for m in skipped)} "
                               f"(e.g. `{skipped[0]}`: {rows[skipped[0]]['not_applicable']})."]
             bar = figures / f"{_slug(run.key, dataset)}_accuracy.png"
-            _bar_chart(applicable, run.params, f"{_run_title(run)}: {dataset}", bar)
+            _bar_chart(applicable, f"{_run_title(run)}: {dataset}", bar)
             lines += ["", f"![accuracy on {dataset}](figures/{bar.name})"]
             if run.plots_dir is not None:
-                main = [m for m in applicable if base_method(m, run.params) == m]
+                main = [m for m in applicable if base_method(m) == m]
                 roc = figures / f"{_slug(run.key, dataset)}_roc.png"
                 if _roc_chart(run.plots_dir, main, dataset, roc):
                     lines += [f"![ROC on {dataset}](figures/{roc.name})"]
@@ -256,8 +248,8 @@ def write(root: Path, out: Path) -> dict:
 
 def _sweeps(run: Run, dataset: str, sweeps: Path, figures: Path) -> list[str]:
     lines = []
-    for base, params in SWEEPS.items():
-        for param in params:
+    for base in dict.fromkeys(map(base_method, run.methods)):
+        for param in methods.spec(base).sweeps:
             points = sweep_points(run, dataset, base, param)
             if len(points) < 2:
                 continue
@@ -296,7 +288,7 @@ def _substitutes_section(runs: list[Run]) -> list[str]:
     for run in runs:
         for (method, _), metrics in run.metrics.items():
             for substitute in metrics.get("substitutes", []):
-                uses.setdefault(substitute, set()).add(base_method(method, run.params))
+                uses.setdefault(substitute, set()).add(base_method(method))
         cap = run.params.get("graphs", {}).get("similarity", {}).get("max_neighbours")
         if cap:
             graph = (f"similarity graph of {run.key}: each edge among the {cap} strongest of either endpoint "
@@ -306,7 +298,7 @@ def _substitutes_section(runs: list[Run]) -> list[str]:
             size = sample_size(run, dataset)
             if size:
                 sample = f"{dataset} in {run.key}: a seeded sample of about {size} articles (ingest option sample; the paper uses them all)"
-                uses[sample] = {base_method(method, run.params) for (method, name), metrics in run.metrics.items()
+                uses[sample] = {base_method(method) for (method, name), metrics in run.metrics.items()
                                 if name == dataset and "not_applicable" not in metrics}
     lines = ["## Substitutes", "", "Every component standing in for a paper's, as the metrics name them:", ""]
     lines += [f"- {substitute} (used by {', '.join(sorted(methods))})" for substitute, methods in sorted(uses.items())]

@@ -1,36 +1,22 @@
-"""Shared training: join a dataset's artifacts by article id into `MethodInputs` (test labels
-hidden), fit a method on train with validation-based selection, predict every split.
-
-A method named in params `train.<name>` with a `method:` key is a variant of that method
-with other settings (the ablations); `mask_rate` reaches GLPN-LLM from the top-level key."""
+"""Shared training: join the artifacts a method reads by article id into `MethodInputs` (test
+labels hidden), fit it on train with validation-based selection, predict every split."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipeline.features.embed import read_meta, vectors
 from pipeline.features.intents import PERSPECTIVES
 from pipeline.graphs.io import load_graphs
-from pipeline.models.baselines import LogRegDetector
-from pipeline.models.glpn import GCNLPDetector, GLPNDetector
+from pipeline.methods import artifact_path
 from pipeline.models.inputs import MethodInputs, hide_test_labels
-from pipeline.models.inside import InSideDetector
-from pipeline.models.lgcl import LGCLDetector
-from pipeline.models.llm_only import LLMOnlyDetector
-from pipeline.models.mlp import MLPDetector
-from pipeline.models.mmfnd import MMFNDDetector
+from pipeline.vectors import read_meta, vectors
 
-METHODS = {cls.name: cls for cls in (LogRegDetector, MLPDetector, LLMOnlyDetector, GCNLPDetector, GLPNDetector, MMFNDDetector,
-                                      InSideDetector, LGCLDetector)}
-# Methods over per-article graphs: the train_graph stage hands them the graphs too.
-GRAPH_METHODS = ("inside", "lgcl")
-
-# Inputs each method cannot run without; a dataset lacking one is reported as not applicable.
+# Inputs each method cannot run without: a dataset lacking one (e.g. a user's CSV whose image
+# files all failed to load) gets a not-applicable record instead of a crash.
 REQUIRES = {
     "glpn": ("clip_text", "clip_image", "edge_index", "llm_prob_fake"),
     "gcn_lp": ("clip_text", "clip_image", "edge_index"),
@@ -39,69 +25,83 @@ REQUIRES = {
     "inside": ("sentence_graphs", "intents"),
     "lgcl": ("amr_graphs", "propagation_graphs"),
 }
-# Inputs from substituted components beyond the encoders, named in the metrics of the methods that read them.
-USES = {"glpn": ("llm",), "llm_only": ("llm",), "inside": ("intents_llm",), "lgcl": ("llm", "amr")}
-# Where a missing input comes from, for the not-applicable message.
-SOURCES = {
-    "intents": "the LLM's intent paragraphs: list the dataset in llm.intents.datasets",
-    "propagation_graphs": "news propagation graphs: only UPFD PolitiFact and Twitter15/16 ship them",
-}
+# Which substitute lines a method's metrics name: the encoders', and those of what it reads.
+SUBSTITUTES_OF = {"llm": "llm", "intent_embeddings": "intents_llm", "semantics": "amr"}
+PER_ARTICLE_GRAPHS = {"sentence_entity_graphs": "sentence_graphs", "wikiamr_graphs": "amr_graphs",
+                      "propagation_graphs": "propagation_graphs"}
 
 
 class NotApplicable(Exception):
-    """The dataset lacks an input the method needs (e.g. images for MMFND)."""
-
-
-def resolve_method(name: str, train_params: dict) -> tuple[str, dict]:
-    """(base method, its settings) for a method or a variant defined in params."""
-    settings = dict(train_params.get(name, {}))
-    base = settings.pop("method", name)
-    if base not in METHODS:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)} or a train.<name> section with 'method:'")
-    return base, settings
+    """The dataset lacks an input the method needs."""
 
 
 def _column(table, name: str) -> np.ndarray | None:
     return None if name not in table.column_names or table.column(name).null_count == table.num_rows else vectors(table, name)
 
 
-def load_inputs(articles: pd.DataFrame, embeddings_file, similarity_file=None, llm_file=None) -> tuple[MethodInputs, dict]:
-    """Every artifact joined to `articles` by id; a missing id is an error, never a row shift."""
-    table = pq.read_table(embeddings_file)
-    position = {key: i for i, key in enumerate(table.column("id").to_pylist())}
-    missing = [key for key in articles["id"] if key not in position]
+def _rows(ids: list[str], table_ids: list[str], path, stage: str) -> np.ndarray:
+    """Row of each article id in an artifact; a missing id is an error, never a row shift."""
+    position = {key: i for i, key in enumerate(table_ids)}
+    missing = [key for key in ids if key not in position]
     if missing:
-        raise ValueError(f"{embeddings_file}: no embeddings for {len(missing)} article id(s), e.g. {missing[:3]}; re-run embed")
-    rows = np.array([position[key] for key in articles["id"]])
+        raise ValueError(f"{path}: no row for {len(missing)} article id(s), e.g. {missing[:3]}; re-run {stage}")
+    return np.array([position[key] for key in ids], dtype=np.int64)
+
+
+def load_inputs(dataset: str, reads: tuple[str, ...] | list[str], root: Path | str = ".") -> tuple[MethodInputs, pd.DataFrame]:
+    """(MethodInputs, articles) from exactly the artifacts named in `reads` (see pipeline.methods.ARTIFACTS)."""
+    path = {name: Path(root) / artifact_path(name, dataset) for name in reads}
+    articles = pq.read_table(path["articles"]).to_pandas()
+    ids = articles["id"].tolist()
+    table = pq.read_table(path["embeddings"])
+    rows = _rows(ids, table.column("id").to_pylist(), path["embeddings"], "embed")
     has_image = np.asarray(table.column("has_image").to_pylist(), dtype=bool)[rows]
     inputs = {name: None if (matrix := _column(table, name)) is None else matrix[rows]
               for name in ("text", "image", "clip_text", "clip_image")}
     if not has_image.any():
         inputs["image"] = None
     inputs["has_image"] = has_image
-    if similarity_file is not None and (graph := load_graphs(similarity_file).get("all")) is not None:
-        node = {key: i for i, key in enumerate(graph.node_ids)}
-        order = np.array([node[key] for key in articles["id"]])  # graph node -> article row
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(len(order))
-        inputs["edge_index"] = inverse[graph.edge_index.numpy()]
-        inputs["edge_weight"] = graph.edge_weight.numpy()
-    if llm_file is not None:
-        llm = pq.read_table(llm_file).to_pandas().set_index("id")
-        missing = [key for key in articles["id"] if key not in llm.index]
-        if missing:
-            raise ValueError(f"{llm_file}: no LLM row for {len(missing)} article id(s), e.g. {missing[:3]}; re-run llm")
-        llm = llm.loc[articles["id"]]
-        inputs["llm_prob_fake"] = llm["veracity_prob_fake"].to_numpy(dtype=float)
-        if "zero_shot_label" in llm:
-            inputs["llm_zero_shot"] = llm["zero_shot_label"].fillna(-1).to_numpy(dtype=np.int64)
-    meta = read_meta(table)
-    substitutes = {"encoders": meta.get("substitutes", [])}
-    if llm_file is not None:
-        substitutes["llm"] = _llm_substitute(read_meta(llm_file))
-    data = MethodInputs(ids=articles["id"].tolist(), split=articles["split"].to_numpy(),
-                        y=hide_test_labels(articles["split"], articles["label"]), substitutes=substitutes, **inputs)
-    return data, meta
+    substitutes = {"encoders": read_meta(table).get("substitutes", [])}
+    if "similarity_graph" in reads:
+        inputs |= _similarity_graph(ids, path["similarity_graph"])
+    if "llm" in reads:
+        llm = pq.read_table(path["llm"])
+        frame = llm.to_pandas().iloc[_rows(ids, llm.column("id").to_pylist(), path["llm"], "llm")]
+        inputs["llm_prob_fake"] = frame["veracity_prob_fake"].to_numpy(dtype=float)
+        if "zero_shot_label" in frame:
+            inputs["llm_zero_shot"] = frame["zero_shot_label"].fillna(-1).to_numpy(dtype=np.int64)
+        substitutes["llm"] = _llm_substitute(read_meta(llm))
+    if "intent_embeddings" in reads:
+        intents = pq.read_table(path["intent_embeddings"])
+        substitutes["intents_llm"] = _llm_substitute(read_meta(intents).get("llm"))
+        inputs |= _intents(intents, _rows(ids, intents.column("id").to_pylist(), path["intent_embeddings"], "intents"))
+    if "semantics" in reads:
+        amr_source = read_meta(path["semantics"]).get("amr_source", "")
+        substitutes["amr"] = [f"AMR: {amr_source}"] if "substitute" in amr_source else []
+    for artifact, name in PER_ARTICLE_GRAPHS.items():
+        if artifact in reads:
+            inputs[name] = _per_article(ids, path[artifact])
+    data = MethodInputs(ids=ids, split=articles["split"].to_numpy(), y=hide_test_labels(articles["split"], articles["label"]),
+                        substitutes=substitutes, **inputs)
+    return data, articles
+
+
+def _similarity_graph(ids: list[str], path: Path) -> dict:
+    graph = load_graphs(path).get("all")
+    if graph is None:  # the similarity stage found no joint vectors to build it from
+        return {}
+    node = {key: i for i, key in enumerate(graph.node_ids)}
+    order = np.array([node[key] for key in ids])  # graph node -> article row
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return {"edge_index": inverse[graph.edge_index.numpy()], "edge_weight": graph.edge_weight.numpy()}
+
+
+def _intents(table, rows: np.ndarray) -> dict:
+    present = np.stack([~np.asarray(table.column(p).is_null()) for p in PERSPECTIVES], axis=1)[rows]
+    if not present.any():
+        return {}
+    return {"intents": np.stack([vectors(table, p)[rows] for p in PERSPECTIVES], axis=1), "intent_mask": present}
 
 
 def _llm_substitute(provenance: dict | None) -> list[str]:
@@ -113,48 +113,26 @@ def _llm_substitute(provenance: dict | None) -> list[str]:
 
 def _per_article(ids: list[str], path: Path) -> list | None:
     """The graphs of `path` in article order (None where an article has none); None when the file holds none."""
-    graphs = load_graphs(path) if path.exists() else {}
+    graphs = load_graphs(path)
     return [graphs.get(key) for key in ids] if graphs else None
 
 
-def attach_graphs(data: MethodInputs, graphs_dir: Path, intents_file: Path, semantics_file: Path) -> MethodInputs:
-    """`data` with the per-article graphs and intent vectors joined by id; among the
-    substitutes, the AMR source where it stands in for the paper's parser and the LLM that
-    wrote the intent paragraphs."""
-    graphs_dir, intents_file = Path(graphs_dir), Path(intents_file)
-    amr_source = read_meta(semantics_file).get("amr_source", "")
-    substitutes = data.substitutes | ({"amr": [f"AMR: {amr_source}"]} if "substitute" in amr_source else {})
-    intents = mask = None
-    if intents_file.exists():
-        table = pq.read_table(intents_file)
-        substitutes = substitutes | {"intents_llm": _llm_substitute(read_meta(table).get("llm"))}
-        position = {key: i for i, key in enumerate(table.column("id").to_pylist())}
-        missing = [key for key in data.ids if key not in position]
-        if missing:
-            raise ValueError(f"{intents_file}: no row for {len(missing)} article id(s), e.g. {missing[:3]}; re-run intents")
-        rows = np.array([position[key] for key in data.ids], dtype=np.int64)
-        present = np.stack([~np.asarray(table.column(p).is_null()) for p in PERSPECTIVES], axis=1)[rows]
-        if present.any():
-            intents, mask = np.stack([vectors(table, p)[rows] for p in PERSPECTIVES], axis=1), present
-    return dataclasses.replace(
-        data, intents=intents, intent_mask=mask, substitutes=substitutes,
-        sentence_graphs=_per_article(data.ids, graphs_dir / "sentence_entity.pt"),
-        amr_graphs=_per_article(data.ids, graphs_dir / "wikiamr.pt"),
-        propagation_graphs=_per_article(data.ids, graphs_dir / "propagation.pt"),
-    )
-
-
-def train(method: str, data: MethodInputs, settings: dict, seed: int, device: str = "cpu"):
+def train(detector_class: type, data: MethodInputs, settings: dict, seed: int, device: str = "cpu"):
     """Returns (fitted model, predictions frame without labels, training record)."""
+    method = detector_class.name
     missing = [name for name in REQUIRES.get(method, ()) if getattr(data, name) is None]
     if missing:
-        sources = "".join(f"; {SOURCES[name]}" for name in missing if name in SOURCES)
-        raise NotApplicable(f"{method} needs {', '.join(missing)}, which this dataset does not have{sources}")
+        raise NotApplicable(f"{method} needs {', '.join(missing)}, which this dataset does not have")
     if not data.mask("train").any() or not data.mask("val").any():
         raise ValueError(f"{method}: need non-empty train and val splits")
-    model = METHODS[method](seed=seed, device=device, **settings)
+    model = detector_class(seed=seed, device=device, **settings)
     record = model.fit(data)
     prob = np.asarray(model.predict_proba(data), dtype=float)
     predictions = pd.DataFrame({"id": data.ids, "split": data.split, "prob_fake": prob, "pred": (prob >= 0.5).astype(int), "seed": seed})
-    substitutes = [s for part in ("encoders",) + USES.get(method, ()) for s in data.substitutes.get(part, [])]
-    return model, predictions, record | {"seed": seed, "substitutes": substitutes}
+    return model, predictions, record | {"seed": seed}
+
+
+def substitutes(data: MethodInputs, reads) -> list[str]:
+    """The substitute lines of the encoders and of the artifacts a method reads."""
+    parts = ["encoders"] + [SUBSTITUTES_OF[name] for name in reads if name in SUBSTITUTES_OF]
+    return [line for part in parts for line in data.substitutes.get(part, [])]

@@ -7,14 +7,14 @@
 #   scripts/full_run.sh weibo
 #   scripts/full_run.sh politifact fakenewsnet
 #   scripts/full_run.sh gossipcop llmfake '+ingest.options.gossipcop={adapter:llmfake,subsets:[gossipcop]}' \
-#       'llm.intents.datasets=[gossipcop]'
+#       'llm.intents.datasets=[gossipcop]' 'train.ablations=[]'
 #
 # Overrides are Hydra-style, as for `dvc exp run -S`. DATA_ROOT (default ../shared/datasets)
 # and WORK (default /tmp/fnd-full-<dataset>) set the data and the scratch clone. The LLM
 # result cache is the workspace's own (.cache/llm), so answers already computed are reused.
 # RESUME=1 goes on with an interrupted run in WORK, with the workspace's committed code.
 # Same effect as `dvc exp run -S data_root=… -S '~datasets.…' -S '+datasets.<name>=<folder>'`
-# limited to the evaluate stages and what they depend on.
+# limited to the train stages and what they depend on.
 set -euo pipefail
 name=$1
 folder=${2:-$1}
@@ -46,7 +46,8 @@ apply_overrides("params.yaml", overrides + extra)
 EOF
 fi
 export PYTHONPATH=$work  # this clone's code, not the editable install's
-targets=$(dvc stage list | awk '{print $1}' | grep -E "^evaluate(_glpn|_graph)?@(.*-)?$name$")
+python -m pipeline.cli stages  # dvc.yaml for this run's params: stages for the methods that apply to it
+targets=$(dvc stage list --name-only | grep -E "^(train|ablations)-.*-$name$")
 dvc repro $targets
 
 out=$repo/reports/full/$name

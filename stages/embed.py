@@ -8,7 +8,8 @@ import time
 import pyarrow.parquet as pq
 
 from pipeline import config
-from pipeline.features.embed import embed_articles, read_meta
+from pipeline.features.embed import embed_articles
+from pipeline.vectors import read_meta
 
 
 def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
@@ -23,3 +24,9 @@ def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     (out.parent / "embed_report.json").write_text(json.dumps(meta, indent=2) + "\n")
     meta["seconds"] = round(time.perf_counter() - start, 2)
     return meta
+
+
+if __name__ == "__main__":
+    from stages import main
+
+    main({"embed": run}, __doc__)

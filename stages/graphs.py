@@ -11,13 +11,14 @@ import pyarrow.parquet as pq
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.features import registry
-from pipeline.features.embed import read_meta, vectors
+from pipeline.vectors import read_meta, vectors
 from pipeline.graphs import propagation
 from pipeline.graphs.io import save_graphs
 from pipeline.graphs.sentence_entity import sentence_entity_graphs
 from pipeline.graphs.similarity import similarity_graph
 from pipeline.graphs.stats import similarity_stats
 from pipeline.graphs.wikiamr import wikiamr_graphs
+from pipeline.settings import check
 
 
 def _write_stats(dataset: str, name: str, stats: dict) -> None:
@@ -28,6 +29,8 @@ def _write_stats(dataset: str, name: str, stats: dict) -> None:
 
 def run_similarity(dataset: str, params: dict) -> dict:
     cfg = params.get("graphs", {}).get("similarity", {})
+    check(isinstance(cfg.get("theta", 0.95), (int, float)) and -1.0 <= cfg.get("theta", 0.95) <= 1.0,
+          "graphs.similarity.theta", cfg.get("theta"), "a cosine similarity in [-1, 1]")
     articles = pq.read_table(config.articles_path(dataset)).to_pandas()
     table = pq.read_table(config.embeddings_path(dataset))
     if table.column("id").to_pylist() != articles["id"].tolist():
@@ -74,9 +77,15 @@ def run_structure(dataset: str, params: dict, data_root: str | None = None) -> d
     save_graphs(graphs, out / "sentence_entity.pt")
 
     graphs, relations, stats["wikiamr"] = wikiamr_graphs(
-        semantics, encoder, max_path_len=cfg.get("wikiamr", {}).get("max_path_len", 4)
+        semantics, encoder, max_path_len=cfg.get("wikiamr", {}).get("max_path_len", 2)
     )
     save_graphs(graphs, out / "wikiamr.pt")
     (out / "wikiamr_relations.json").write_text(json.dumps(relations, indent=1) + "\n")
     _write_stats(dataset, "structure", stats)
     return stats
+
+
+if __name__ == "__main__":
+    from stages import main
+
+    main({"similarity": run_similarity, "structure": run_structure}, __doc__)

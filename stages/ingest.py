@@ -26,3 +26,9 @@ def run(dataset: str, params: dict, data_root: str | None = None, out_dir: Path 
     pq.write_table(to_table(df), articles)
     report.write(articles.parent / "ingest_report.json")
     return report.to_dict()
+
+
+if __name__ == "__main__":
+    from stages import main
+
+    main({"ingest": run}, __doc__)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.features import registry
-from pipeline.features.embed import read_meta
+from pipeline.vectors import read_meta
 from pipeline.features.intents import embed_intents
 
 
@@ -23,3 +23,9 @@ def run(dataset: str, params: dict) -> dict:
     pq.write_table(table, out)
     (out.parent / "intents_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+if __name__ == "__main__":
+    from stages import main
+
+    main({"intents": run}, __doc__)

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from pipeline import config
 from pipeline.device import resolve_device
-from pipeline.features.embed import META_KEY
+from pipeline.vectors import META_KEY
 from pipeline.llm.annotate import Annotator, assemble
 from pipeline.llm.backends import PACKAGED, PAPER_MODEL, make_backend
 from pipeline.llm.cache import ResultCache
@@ -105,3 +105,9 @@ def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress:
     pq.write_table(arrow.replace_schema_metadata({META_KEY: json.dumps(meta).encode()}), out)
     (out.parent / f"{out.stem}_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
+
+
+if __name__ == "__main__":
+    from stages import main
+
+    main({"veracity": run, "intents": run_intents}, __doc__)

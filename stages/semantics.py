@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.features import registry
-from pipeline.features.embed import META_KEY
+from pipeline.vectors import META_KEY
 from pipeline.semantics import amr
 from pipeline.semantics.analyse import analyse_articles
 from pipeline.semantics.kb import KnowledgeBase
@@ -50,3 +50,9 @@ def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     pq.write_table(table.replace_schema_metadata({META_KEY: json.dumps(provenance).encode()}), out)
     (out.parent / "semantics_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report | {"seconds": round(seconds, 2), "docs_per_s": round(len(articles) / seconds, 2)}
+
+
+if __name__ == "__main__":
+    from stages import main
+
+    main({"semantics": run}, __doc__)

@@ -1,48 +1,112 @@
-"""Stage train: <method> on <dataset> -> models/<method>/<dataset>/{model.pkl, predictions.parquet, train.json}.
+"""Stage train: one method (or its ablations, with --ablations) on one dataset, every configured seed.
 
-A dataset lacking what a method needs (images for MMFND, a similarity graph for GLPN-LLM)
-gets an empty predictions file and a train.json saying why; evaluate reports it as such."""
+For each name trained: models/<name>/<dataset>/{model.pkl, predictions.parquet, train.json},
+metrics/<name>/<dataset>.json (test and val: mean over seeds with std beside; each seed under
+its seed) and metrics/plots/<name>/<dataset>/{roc,precision_recall}.csv.
+
+    python -m stages.train <method> <dataset> [--ablations]
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import pickle
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from pipeline import config
 from pipeline.device import resolve_device
-from pipeline.train import GRAPH_METHODS, NotApplicable, attach_graphs, load_inputs, resolve_method, train
+from pipeline.evaluate import evaluate, plot_data
+from pipeline.methods import METHODS, ParamsError, settings, spec, train_params
+from pipeline.train import NotApplicable, load_inputs, substitutes, train
+from stages import fail_clearly
+
+PREDICTION_COLUMNS = ["id", "split", "prob_fake", "pred", "seed", "label"]
 
 
-def run(method: str, dataset: str, params: dict) -> list[dict]:
-    cfg = params.get("train", {})
-    base, settings = resolve_method(method, cfg)
-    if method == "glpn":
-        settings.setdefault("mask_rate", params.get("mask_rate", 0.5))
-    articles = pq.read_table(config.articles_path(dataset)).to_pandas()
-    similarity = config.graphs_dir(dataset) / "similarity.pt"
-    graph_method = base in GRAPH_METHODS  # reads the per-article graphs, not the similarity graph
-    data, _ = load_inputs(articles, config.embeddings_path(dataset), similarity if similarity.exists() and not graph_method else None,
-                          config.llm_path(dataset) if config.llm_path(dataset).exists() else None)
-    if graph_method:
-        data = attach_graphs(data, config.graphs_dir(dataset), config.intents_path(dataset), config.semantics_path(dataset))
+def run(method: str, dataset: str, params: dict, ablations: bool = False) -> dict[str, dict]:
+    """Trains `method` (or its variants) on `dataset`; returns each name's metrics."""
+    if method not in METHODS:
+        spec(method)  # raises for an unknown name
+        raise ParamsError(f"{method!r} is a variant of {spec(method).name}: run `train {spec(method).name} {dataset} --ablations`")
+    cfg = train_params(params)
+    if dataset not in params.get("datasets", {}):
+        raise ParamsError(f"unknown dataset {dataset!r}; params.yaml datasets: {', '.join(params.get('datasets', {}))}")
+    method_spec = spec(method)
+    names = list(method_spec.variants) if ablations else [method]
+    chosen = {name: dataclasses.asdict(settings(name, params)) for name in names}  # every setting checked before any work
+    detector = method_spec.detector_class()
+    data, articles = load_inputs(dataset, method_spec.reads)
     device = str(resolve_device(cfg.get("device", "auto")))
-    out = config.model_dir(method, dataset)
-    out.mkdir(parents=True, exist_ok=True)
-    predictions, records, models = [], [], {}
+    lines = substitutes(data, method_spec.reads)
+    return {name: _train_one(name, dataset, detector, data, articles["label"].to_numpy(), values, cfg.get("seeds", [0]), device, lines)
+            for name, values in chosen.items()}
+
+
+def _train_one(name, dataset, detector, data, labels, values, seeds, device, lines) -> dict:
+    predictions, records, models, reason = [], [], {}, None
     try:
-        for seed in cfg.get("seeds", [0]):
-            model, preds, record = train(base, data, settings, seed, device)
-            predictions.append(preds.assign(label=articles["label"].to_numpy()))
-            records.append(record | {"method": base, "settings": settings})
+        for seed in seeds:
+            model, preds, record = train(detector, data, values, seed, device)
+            predictions.append(preds.assign(label=labels))
+            records.append(record | {"settings": values})
             models[seed] = model
-    except NotApplicable as reason:
-        predictions = [pd.DataFrame(columns=["id", "split", "prob_fake", "pred", "seed", "label"])]
-        records = [{"not_applicable": str(reason), "method": base}]
+    except NotApplicable as err:  # an input the dataset should have is empty (e.g. every image failed to load)
+        predictions, records, reason = [pd.DataFrame(columns=PREDICTION_COLUMNS)], [{"not_applicable": str(err)}], str(err)
+    out = config.model_dir(name, dataset)
+    out.mkdir(parents=True, exist_ok=True)
     with open(out / "model.pkl", "wb") as fh:
         pickle.dump(models, fh)
-    pd.concat(predictions).to_parquet(out / "predictions.parquet", index=False)
+    frame = pd.concat(predictions)
+    frame.to_parquet(out / "predictions.parquet", index=False)
     (out / "train.json").write_text(json.dumps(records, indent=2) + "\n")
-    return records
+    return _write_metrics(name, dataset, frame, records, reason, lines)
+
+
+def _write_metrics(name: str, dataset: str, predictions: pd.DataFrame, records: list[dict], reason: str | None,
+                   lines: list[str]) -> dict:
+    metrics = {"method": name, "dataset": dataset}
+    plots = config.plots_dir(name, dataset)
+    plots.mkdir(parents=True, exist_ok=True)
+    if reason:
+        metrics["not_applicable"] = reason
+        frames = plot_data(predictions.iloc[:0].assign(seed=0))
+    else:
+        metrics |= evaluate(predictions)
+        for record in records:
+            metrics["seeds"][str(record["seed"])]["selected"] = record.get("selected", {"epoch": record.get("selected_epoch")})
+        metrics["substitutes"] = lines
+        frames = plot_data(predictions)
+    path = config.metrics_path(name, dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    for kind, frame in frames.items():
+        frame.round(6).to_csv(plots / f"{kind}.csv", index=False)
+    return metrics
+
+
+def summary(name: str, dataset: str, metrics: dict) -> str:
+    if "not_applicable" in metrics:
+        return f"{name}/{dataset}: not applicable: {metrics['not_applicable']}"
+    test = metrics["test"]
+    return (f"{name}/{dataset} test (mean of {len(metrics['seeds'])} seeds): accuracy {test['accuracy']:.4f} ± {test['accuracy_std']:.4f}, "
+            f"macro-F1 {test['macro_f1']:.4f}, AUC {test.get('auc', float('nan')):.4f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("method")
+    parser.add_argument("dataset")
+    parser.add_argument("--ablations", action="store_true", help="train the method's ablation variants instead")
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    with fail_clearly():
+        results = run(args.method, args.dataset, config.load_params(args.params), args.ablations)
+    for name, metrics in results.items():
+        print(summary(name, args.dataset, metrics))
+
+
+if __name__ == "__main__":
+    main()

@@ -70,3 +70,41 @@ def build(n_per_split: dict[str, int] | None = None) -> tuple[MethodInputs, pd.D
         intent_mask=np.stack([~np.asarray(table.column(p).is_null()) for p in ("belief", "desire", "plan", "outcome")], axis=1),
         amr_graphs=[amr_graphs.get(i) for i in ids], propagation_graphs=[propagation.get(i) for i in ids],
     ), articles
+
+
+def write_artifacts(root: Path, dataset: str, data: MethodInputs, articles: pd.DataFrame, llm_provenance: dict | None = None) -> None:
+    """`data` as the artifacts the stages would have written under `root` (pipeline.methods.ARTIFACTS),
+    so that train stages can run on it: articles, embeddings (text only), llm, intent vectors,
+    semantics (provenance only), an empty similarity graph and the three per-article graph files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.graphs.io import save_graphs
+    from pipeline.methods import artifact_path
+    from pipeline.vectors import META_KEY, vector_column
+
+    def path(name: str) -> Path:
+        out = root / artifact_path(name, dataset)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out
+
+    def with_meta(table: pa.Table, meta: dict) -> pa.Table:
+        return table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+
+    n, ids = len(data), data.ids
+    articles[["id", "split", "label", "text", "title"]].to_parquet(path("articles"), index=False)
+    pq.write_table(with_meta(pa.table({"id": ids, "has_image": [False] * n, "text": vector_column(list(data.text), data.text.shape[1]),
+                                       **{c: vector_column([None] * n, 4) for c in ("image", "clip_text", "clip_image")}}),
+                             {"substitutes": ["text encoder all-MiniLM-L6-v2 stands in for BERT"]}), path("embeddings"))
+    provenance = llm_provenance or {}
+    pq.write_table(with_meta(pa.table({"id": ids, "veracity_prob_fake": data.llm_prob_fake, "zero_shot_label": data.llm_zero_shot}),
+                             provenance), path("llm"))
+    intents = {"id": ids} | {p: vector_column([v if m else None for v, m in zip(data.intents[:, k], data.intent_mask[:, k])],
+                                                 data.intents.shape[2])
+                             for k, p in enumerate(("belief", "desire", "plan", "outcome"))}
+    pq.write_table(with_meta(pa.table(intents), {"llm": provenance}), path("intent_embeddings"))
+    pq.write_table(with_meta(pa.table({"id": ids}), {"amr_source": "dependency parse (substitute for amrlib)"}), path("semantics"))
+    save_graphs({}, path("similarity_graph"))  # what the similarity stage writes for a dataset without images
+    for name, graphs in (("sentence_entity_graphs", data.sentence_graphs), ("wikiamr_graphs", data.amr_graphs),
+                         ("propagation_graphs", data.propagation_graphs)):
+        save_graphs({key: g for key, g in zip(ids, graphs) if g is not None}, path(name))

@@ -12,7 +12,8 @@ import torch
 from pipeline.data.ingest import ingest
 from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
-from pipeline.features.embed import _fit_alignment, embed_articles, read_meta, vectors
+from pipeline.features.embed import _fit_alignment, embed_articles
+from pipeline.vectors import read_meta, vectors
 from pipeline.features.images import CORRUPT, MISSING, NO_IMAGE, OK, load_image
 
 CPU = torch.device("cpu")

@@ -11,7 +11,8 @@ import torch
 
 from pipeline.data.ingest import ingest
 from pipeline.features import registry
-from pipeline.features.embed import embed_articles, read_meta, vectors
+from pipeline.features.embed import embed_articles
+from pipeline.vectors import read_meta, vectors
 from pipeline.features.images import load_image
 
 CPU = torch.device("cpu")

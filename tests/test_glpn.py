@@ -168,7 +168,7 @@ def mediaeval_inputs() -> MethodInputs:
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from pipeline.features.embed import vectors
+    from pipeline.vectors import vectors
     from pipeline.graphs.similarity import similarity_graph
 
     articles = pd.read_parquet(ARTICLES)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pipeline.data.ingest import ingest
-from pipeline.features.embed import embed_articles, vectors
+from pipeline.features.embed import embed_articles
+from pipeline.vectors import vectors
 from pipeline.graphs.similarity import SIM_TYPES, cap_neighbours, dense_edges, similarity_edges, similarity_graph
 from pipeline.graphs.stats import similarity_stats
 

@@ -9,18 +9,18 @@ import pickle
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.features.embed import META_KEY
+from pipeline.vectors import META_KEY
 from pipeline.features.intents import PERSPECTIVES, embed_intents
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
 from pipeline.llm.backends import PAPER_MODEL
 from pipeline.models.inside import COARSE, ENTITY, FINE, N_COARSE, Batch, DualLevelLayer, InSide, InSideDetector
-from pipeline.train import attach_graphs, train
+from pipeline.methods import METHODS
+from pipeline.train import load_inputs, substitutes, train
 
 SMALL = dict(hidden=32, depth=2, fine_per_coarse=3, pseudo_nodes=2)
 
@@ -160,22 +160,16 @@ def test_intent_table_encodes_each_paragraph_once_and_keeps_nulls():
 def test_record_names_the_llm_that_wrote_the_intents(data, tmp_path):
     """InSide's substitute line comes from the intent table's provenance (stage intents copies
     llm_intents.parquet's), not from llm.parquet, which InSide does not read."""
-    class OnesEncoder:
-        dim = data.text.shape[1]
-
-        def encode(self, texts, progress=True):
-            return np.ones((len(texts), self.dim), np.float32)
+    import graph_inputs
 
     provenance = {"model": "smollm2-135m", "backend": "transformers", "substitute_for": PAPER_MODEL}
-    llm = pd.DataFrame({"id": data.ids} | {f"intent_{p}": [f"{p} of {i}" for i in data.ids] for p in PERSPECTIVES})
-    table, _ = embed_intents(llm, OnesEncoder(), {"name": "ones"}, progress=False, llm_provenance=provenance)
-    pq.write_table(table, tmp_path / "intent_embeddings.parquet")
-    semantics = pa.table({"id": data.ids}).replace_schema_metadata({META_KEY: json.dumps({"amr_source": "amrlib"})})
-    pq.write_table(semantics, tmp_path / "semantics.parquet")
-    attached = attach_graphs(dataclasses.replace(data, substitutes={"llm": ["LLM of llm.parquet"]}), tmp_path,
-                             tmp_path / "intent_embeddings.parquet", tmp_path / "semantics.parquet")
+    articles = pd.DataFrame({"id": data.ids, "split": data.split, "label": np.where(data.y < 0, 1, data.y), "text": "t", "title": ""})
+    graph_inputs.write_artifacts(tmp_path, "pf", data, articles, llm_provenance=provenance)
+    pq.write_table(pq.read_table(tmp_path / "data/processed/pf/llm.parquet").replace_schema_metadata(
+        {META_KEY: json.dumps({"model": "other", "backend": "b", "substitute_for": "x"}).encode()}), tmp_path / "data/processed/pf/llm.parquet")
+    loaded, _ = load_inputs("pf", METHODS["inside"].reads, root=tmp_path)
     line = f"LLM smollm2-135m (transformers) stands in for {PAPER_MODEL}"
-    assert attached.substitutes["intents_llm"] == [line]
-    attached = dataclasses.replace(attached, sentence_graphs=data.sentence_graphs)  # tmp_path holds no graph files
-    _, _, record = train("inside", attached, SMALL | {"epochs": 1}, seed=0)
-    assert line in record["substitutes"] and "LLM of llm.parquet" not in record["substitutes"]
+    assert substitutes(loaded, METHODS["inside"].reads) == ["text encoder all-MiniLM-L6-v2 stands in for BERT", line]
+    assert loaded.llm_prob_fake is None  # InSide does not read llm.parquet
+    _, _, record = train(InSideDetector, loaded, SMALL | {"epochs": 1}, seed=0)
+    assert record["selected_epoch"] == 0

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.features.embed import vectors
+from pipeline.vectors import vectors
 from pipeline.models.inputs import HIDDEN, MethodInputs, hide_test_labels
 from pipeline.models.mmfnd import MMFNDDetector, MMFNDNet, balanced_class_weight, train_step
 

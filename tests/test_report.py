@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.report import effective_settings, method_names, write
+from pipeline import methods
+from pipeline.report import effective_settings, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,19 +25,24 @@ def test_summary_has_every_configured_method_and_dataset(report):
     _, summary = report
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for dataset in params["datasets"]:
-        assert set(summary["embedded"][dataset]) == set(method_names(params))
+        names = {name for method in params["train"]["methods"] for name in
+                 ([method] + list(methods.METHODS[method].variants if method in params["train"]["ablations"] else []))
+                 if not methods.not_applicable(method, dataset, params) or name == method}
+        assert set(summary["embedded"][dataset]) == names
     glpn = summary["embedded"]["mediaeval2016"]["glpn"]
-    committed = json.loads((ROOT / "metrics/glpn/mediaeval2016.json").read_text())["test"]["over_seeds"]
-    assert glpn["accuracy"] == committed["accuracy"] and glpn["seeds"] == 3 and glpn["test_items"] == 125
-    assert "not_applicable" in summary["embedded"]["politifact"]["glpn"]
+    committed = json.loads((ROOT / "metrics/glpn/mediaeval2016.json").read_text())["test"]
+    assert glpn["accuracy"] == {"mean": committed["accuracy"], "std": committed["accuracy_std"]}
+    assert glpn["seeds"] == 3 and glpn["test_items"] == 125
+    assert summary["embedded"]["politifact"]["glpn"] == {"not_applicable": "glpn needs images: politifact: it has no images"}
+    assert not (ROOT / "metrics/glpn/politifact.json").exists()  # no stage ran for it
     assert summary["full/weibo"]["weibo"]["mmfnd"]["accuracy"]["mean"] > 0
 
 
 def test_results_page_sets_papers_beside_ours_and_names_substitutes(report):
     out, _ = report
     text = (out / "results.md").read_text()
-    inside = json.loads((ROOT / "reports/full/llmfake/metrics/inside.json").read_text())["test"]["over_seeds"]
-    ours = " | ".join(f"{inside[k]['mean']:.3f} ± {inside[k]['std']:.3f}" for k in ("accuracy", "macro_f1"))
+    inside = json.loads((ROOT / "reports/full/llmfake/metrics/inside.json").read_text())["test"]
+    ours = " | ".join(f"{inside[k]:.3f} ± {inside[k + '_std']:.3f}" for k in ("accuracy", "macro_f1"))
     assert f"| InSide | LLMFake | 0.9247 | 0.9218 | full data (llmfake) | {ours} |" in text
     assert "## Full data: llmfake\n" in text
     assert "| LGCL + GMAE | PolitiFact | 0.919 | 0.918 | full data (politifact_upfd) |" in text
@@ -74,13 +80,15 @@ def test_sweep_curves_come_from_variants_that_differ_in_one_parameter(report):
 
 
 def test_settings_resolve_like_training():
-    params = {"mask_rate": 0.3, "train": {"glpn": {"pseudo_top_p": 0.1}, "v": {"method": "glpn", "use_pseudo_labels": False}}}
+    params = {"mask_rate": 0.3, "train": {"glpn": {"pseudo_top_p": 0.1, "hidden": 32}}}
     assert effective_settings("glpn", params)["mask_rate"] == 0.3  # glpn reads the top-level mask_rate
-    variant = effective_settings("v", params)
-    assert variant["mask_rate"] == 0.5 and variant["pseudo_top_p"] == 0.0  # variants take class defaults, not glpn's section
+    variant = effective_settings("glpn_no_pseudo", params)
+    assert variant["mask_rate"] == 0.5 and variant["pseudo_top_p"] == 0.0  # no pseudo labels is the top-p = 0 point
+    assert variant["hidden"] == 32  # a variant inherits the method's section: an ablation differs in one factor
+    assert effective_settings("glpn_top10", params)["pseudo_top_p"] == 0.10
 
 
 def test_missing_metrics_are_named(tmp_path):
     shutil.copy(ROOT / "params.yaml", tmp_path)
-    with pytest.raises(FileNotFoundError, match="metrics/glpn/mediaeval2016.json: no metrics for glpn on mediaeval2016"):
+    with pytest.raises(FileNotFoundError, match="metrics/logreg/mediaeval2016.json: no metrics for logreg on mediaeval2016"):
         write(tmp_path, tmp_path / "out")

@@ -162,7 +162,7 @@ def test_stage_labels_the_substitute_in_the_parquet(tmp_path, monkeypatch, media
     import pyarrow.parquet as pq
 
     from pipeline.data.schema import to_table
-    from pipeline.features.embed import read_meta
+    from pipeline.vectors import read_meta
     from stages import semantics as stage
 
     monkeypatch.chdir(tmp_path)

@@ -38,6 +38,13 @@ DESCRIPTION = "a user's labelled CSV / TSV / JSONL file"
 TEXT_REQUIRED = True
 REQUIRED_FIELDS = ("id", "text", "label")
 OPTIONAL_FIELDS = ("title", "image_paths", "timestamp", "user_id", "event", "split", "lang")
+
+
+def provides(options: dict) -> frozenset[str]:
+    """Images where the options map an image_paths column."""
+    return frozenset({"images"}) if "image_paths" in (options.get("columns") or {}) else frozenset()
+
+
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 

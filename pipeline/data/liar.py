@@ -31,6 +31,7 @@ FOLDER = "liar"
 NEEDS = "train.tsv, valid.tsv, test.tsv"
 DESCRIPTION = "LIAR political statements, 6-way labels binarised; official train/val/test"
 TEXT_REQUIRED = True
+PROVIDES = frozenset()  # inputs beyond text the methods can use (see pipeline/methods.py)
 FILES = {"train": "train.tsv", "val": "valid.tsv", "test": "test.tsv"}
 BINARY = {"false": 1, "pants-fire": 1, "barely-true": 1, "half-true": 0, "mostly-true": 0, "true": 0}
 CREDIT_COLUMNS = ("barely_true_count", "false_count", "half_true_count", "mostly_true_count", "pants_on_fire_count")

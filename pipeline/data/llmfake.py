@@ -44,6 +44,7 @@ FOLDER = "llmfake"
 NEEDS = "{politifact,gossipcop,coaid}/synthetic-gpt-3.5-turbo_<subset>_<method>_processed.csv"
 DESCRIPTION = "LLMFake: human PolitiFact/GossipCop/CoAID news plus ChatGPT-generated misinformation"
 TEXT_REQUIRED = True
+PROVIDES = frozenset()  # inputs beyond text the methods can use (see pipeline/methods.py)
 SUBSETS = ("politifact", "gossipcop", "coaid")
 HUMAN_LABELS = {"1": 1, "0": 0}
 PAIRED_COLUMNS = ("news_id", "news_text", "label", "synthetic_misinformation")

@@ -24,6 +24,7 @@ FOLDER = "mediaeval2016"
 NEEDS = "train_posts_clean.csv, test_posts.csv, images_train/, images_test/"
 DESCRIPTION = "MediaEval 2016 Twitter posts with images; official train/test events"
 TEXT_REQUIRED = True
+PROVIDES = frozenset({"images"})  # inputs beyond text the methods can use (see pipeline/methods.py)
 LABELS = {"fake": 1, "humor": 1, "real": 0}
 FILES = {"train": ("train_posts_clean.csv", "images_train"), "test": ("test_posts.csv", "images_test")}
 COLUMNS = ("post_id", "post_text", "user_id", "image_id", "timestamp", "label")

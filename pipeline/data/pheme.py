@@ -40,6 +40,7 @@ FOLDER = "pheme"
 NEEDS = "source_tweets/<event>-all-rnr-threads.{rumours,non-rumours}.json, labels/thread_id.txt, labels/thread_label.txt"
 DESCRIPTION = "PHEME source tweets of 9 breaking-news events; rumour (default) or veracity labels"
 TEXT_REQUIRED = True
+PROVIDES = frozenset()  # inputs beyond text the methods can use (see pipeline/methods.py)
 VERACITY = {"0": "non-rumour", "1": "true", "2": "false", "3": "unverified"}
 FILE_KINDS = {"rumours": "rumour", "non-rumours": "non-rumour"}
 MAPPINGS = {

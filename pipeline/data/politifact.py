@@ -45,6 +45,7 @@ NEEDS = (
 )
 DESCRIPTION = "FakeNewsNet PolitiFact news articles (text, title, date), id-joined to the UPFD graphs"
 TEXT_REQUIRED = True
+PROVIDES = frozenset({"propagation"})  # inputs beyond text the methods can use (see pipeline/methods.py)
 LABELS = {"fake": 1, "real": 0}
 CONTENT_FILE = "news content.json"
 UPFD_MAPPING = "upfd_politifact/pol_id_twitter_mapping.pkl"

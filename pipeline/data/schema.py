@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.errors import FndError
+
 LABEL_FAKE = 1
 LABEL_REAL = 0
 SPLITS = ("train", "val", "test")
@@ -36,7 +38,7 @@ ARTICLE_SCHEMA = pa.schema(
 COLUMNS = ARTICLE_SCHEMA.names
 
 
-class IngestError(ValueError):
+class IngestError(FndError, ValueError):
     """Input that cannot be ingested under any policy; the message names file, row and field."""
 
 

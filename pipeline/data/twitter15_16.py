@@ -30,6 +30,7 @@ FOLDER = "twitter15_16"
 NEEDS = "twitter15/label.txt, twitter16/label.txt, twitter15/tree/, twitter16/tree/"
 DESCRIPTION = "Twitter15/16 propagation trees with 4-way rumour labels; no tweet text"
 TEXT_REQUIRED = False
+PROVIDES = frozenset({"propagation"})  # inputs beyond text the methods can use (see pipeline/methods.py)
 SUBSETS = ("twitter15", "twitter16")
 MAPPINGS = {
     "rumour": {"false": 1, "true": 1, "unverified": 1, "non-rumor": 0},

@@ -47,6 +47,7 @@ FOLDER = "weibo"
 NEEDS = "tweets/{train,test}_{rumor,nonrumor}.txt, rumor_images/, nonrumor_images/, validate_id.pickle"
 DESCRIPTION = "Weibo rumour posts (Chinese) with a few images; official train/test split"
 TEXT_REQUIRED = True
+PROVIDES = frozenset({"images"})  # inputs beyond text the methods can use (see pipeline/methods.py)
 FILES = {
     ("train", 1): "tweets/train_rumor.txt",
     ("train", 0): "tweets/train_nonrumor.txt",

@@ -20,8 +20,8 @@ from pipeline.device import resolve_device
 from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
 from pipeline.features.images import NO_IMAGE, OK, load_image
+from pipeline.vectors import META_KEY, vector_column
 
-META_KEY = b"fnd_meta"
 MIN_ALIGNMENT_PAIRS = 10
 
 
@@ -68,10 +68,6 @@ def load_row_images(df: pd.DataFrame, data_root: Path) -> tuple[list[str | None]
 
 def _rows(matrix: np.ndarray | None, n: int):
     return [None] * n if matrix is None else list(matrix)
-
-
-def _vector_column(rows: list, dim: int) -> pa.Array:
-    return pa.array([None if r is None else np.asarray(r, np.float32) for r in rows], type=pa.list_(pa.float32(), dim))
 
 
 def embed_articles(
@@ -140,27 +136,12 @@ def embed_articles(
     table = pa.table(
         {
             "id": pa.array(df["id"], pa.string()),
-            "text": _vector_column(list(text_vecs), text_enc.dim),
-            "image": _vector_column(list(image_vecs), image_enc.dim),
-            "clip_text": _vector_column(_rows(clip_text, n), joint_dim),
-            "clip_image": _vector_column(_rows(clip_image, n), joint_dim),
+            "text": vector_column(list(text_vecs), text_enc.dim),
+            "image": vector_column(list(image_vecs), image_enc.dim),
+            "clip_text": vector_column(_rows(clip_text, n), joint_dim),
+            "clip_image": vector_column(_rows(clip_image, n), joint_dim),
             "has_image": pa.array(has_image, pa.bool_()),
             "image_status": pa.array(statuses, pa.string()),
         }
     )
     return table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
-
-
-def read_meta(table_or_path) -> dict:
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(table_or_path) if isinstance(table_or_path, (str, Path)) else table_or_path.schema
-    return json.loads(schema.metadata[META_KEY])
-
-
-def vectors(table: pa.Table, column: str) -> np.ndarray:
-    """A fixed-size-list column as an (n, dim) float32 matrix (nulls become zeros)."""
-    col = table.column(column).combine_chunks()
-    dim = col.type.list_size
-    flat = col.fill_null(pa.scalar([0.0] * dim, col.type)).flatten().to_numpy(zero_copy_only=False)
-    return flat.reshape(len(col), dim).astype(np.float32)

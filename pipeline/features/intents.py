@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.features.embed import META_KEY, _vector_column
+from pipeline.vectors import META_KEY, vector_column
 
 PERSPECTIVES = ("belief", "desire", "plan", "outcome")
 
@@ -27,7 +27,7 @@ def embed_intents(llm: pd.DataFrame, encoder, encoder_info: dict, progress: bool
     encoded = dict(zip(distinct, encoder.encode(distinct, progress=progress))) if distinct else {}
     rows = {p: [encoded.get(t) if isinstance(t, str) else None for t in texts] for p, texts in columns.items()}
     present = np.array([[r is not None for r in rows[p]] for p in PERSPECTIVES]).reshape(len(PERSPECTIVES), len(llm))
-    table = {"id": pa.array(llm["id"].tolist(), pa.string())} | {p: _vector_column(rows[p], encoder.dim) for p in PERSPECTIVES}
+    table = {"id": pa.array(llm["id"].tolist(), pa.string())} | {p: vector_column(rows[p], encoder.dim) for p in PERSPECTIVES}
     report = {"articles": len(llm), "distinct_paragraphs": len(distinct),
               "missing": {p: int((~present[k]).sum()) for k, p in enumerate(PERSPECTIVES)},
               "articles_with_all_four": int(present.all(0).sum()), "encoder": encoder_info}

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from pipeline.errors import FndError
 from pipeline.features import encoders
 
 DEFAULTS = {"text": "minilm", "image": "efficientnet-lite0", "joint": "aligned"}
@@ -30,7 +31,7 @@ class EncoderInfo:
         return asdict(self)
 
 
-class EncoderLoadError(RuntimeError):
+class EncoderLoadError(FndError, RuntimeError):
     pass
 
 

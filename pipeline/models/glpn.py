@@ -20,6 +20,7 @@ pseudo labels (GCN label propagation, FCN-LP-like).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -30,6 +31,49 @@ from torch_geometric.nn import GCNConv
 
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import BestOnValidation, macro_f1, seed_everything
+from pipeline.settings import positive, positive_ints, rates
+
+
+@dataclass(frozen=True)
+class GCNLPSettings:
+    """Args:
+        hidden: width of the GCN's hidden layer.
+        dropout: dropout before each GCN layer.
+        lr, weight_decay: Adam's learning rate and L2 penalty.
+        epochs: at most this many full-graph epochs.
+        patience: stop after this many epochs without a better validation macro-F1.
+        mask_rate: the global random label mask: the fraction of train nodes whose label
+            feature is hidden each epoch, and the loss is taken on (paper: 0.5; 0 = no mask).
+    """
+
+    hidden: int = 64
+    dropout: float = 0.5
+    lr: float = 0.01
+    weight_decay: float = 5e-4
+    epochs: int = 200
+    patience: int = 30
+    mask_rate: float = 0.5
+
+    def __post_init__(self):
+        positive_ints(self, "hidden", "epochs", "patience")
+        rates(self, "dropout", "mask_rate")
+        positive("lr", self.lr)
+
+
+@dataclass(frozen=True)
+class GLPNSettings(GCNLPSettings):
+    """GCNLPSettings, plus:
+        pseudo_top_p: the fraction of unlabelled (val + test) nodes given the LLM's pseudo
+            label, the most confident first (paper: the top 5%).
+        use_pseudo_labels: False is the "without LLM pseudo labels" ablation.
+    """
+
+    pseudo_top_p: float = 0.05
+    use_pseudo_labels: bool = True
+
+    def __post_init__(self):
+        super().__post_init__()
+        rates(self, "pseudo_top_p")
 
 
 def label_features(data: MethodInputs, top_p: float, use_pseudo: bool) -> np.ndarray:
@@ -120,24 +164,11 @@ class GLPN(torch.nn.Module):
 
 class GLPNDetector:
     name = "glpn"
+    Settings = GLPNSettings
 
-    def __init__(
-        self,
-        seed: int = 0,
-        device: str = "cpu",
-        hidden: int = 64,
-        dropout: float = 0.5,
-        lr: float = 0.01,
-        weight_decay: float = 5e-4,
-        epochs: int = 200,
-        patience: int = 30,
-        mask_rate: float = 0.5,
-        pseudo_top_p: float = 0.05,
-        use_pseudo_labels: bool = True,
-    ):
+    def __init__(self, seed: int = 0, device: str = "cpu", **settings):
         self.seed, self.device = seed, device
-        self.params = dict(hidden=hidden, dropout=dropout, lr=lr, weight_decay=weight_decay, epochs=epochs, patience=patience,
-                           mask_rate=mask_rate, pseudo_top_p=pseudo_top_p, use_pseudo_labels=use_pseudo_labels)
+        self.params = dataclasses.asdict(self.Settings(**settings))
         self.module: GLPN | None = None
 
     def graph(self, data: MethodInputs) -> Graph:
@@ -200,8 +231,8 @@ class GCNLPDetector(GLPNDetector):
     """GCN label propagation without LLM pseudo labels: GLPN with use_pseudo_labels=False."""
 
     name = "gcn_lp"
+    Settings = GCNLPSettings
 
-    def __init__(self, seed: int = 0, device: str = "cpu", hidden: int = 64, dropout: float = 0.5, lr: float = 0.01,
-                 weight_decay: float = 5e-4, epochs: int = 200, patience: int = 30, mask_rate: float = 0.5):
-        super().__init__(seed, device, hidden=hidden, dropout=dropout, lr=lr, weight_decay=weight_decay, epochs=epochs,
-                         patience=patience, mask_rate=mask_rate, pseudo_top_p=0.0, use_pseudo_labels=False)
+    def __init__(self, seed: int = 0, device: str = "cpu", **settings):
+        super().__init__(seed, device, **settings)
+        self.params |= {"pseudo_top_p": 0.0, "use_pseudo_labels": False}

@@ -61,3 +61,13 @@ def hide_test_labels(split: np.ndarray, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y, dtype=np.int64).copy()
     y[np.asarray(split) == "test"] = HIDDEN
     return y
+
+
+def features(data: MethodInputs) -> np.ndarray:
+    """Text vectors, plus image vectors and has_image where the dataset has images (the baselines' input)."""
+    parts = [data.text]
+    if data.has_images:
+        if data.image is None:
+            raise ValueError("MethodInputs: has_image is set but image is None")
+        parts += [data.image, data.has_image[:, None]]
+    return np.hstack(parts).astype(np.float32)

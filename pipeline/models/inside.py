@@ -23,8 +23,10 @@ paragraph is a learnable "missing" vector (counted); an article without a semant
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -35,8 +37,8 @@ from tqdm.auto import tqdm
 
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
 from pipeline.models.inputs import MethodInputs
-from pipeline.models.mlp import class_weights
-from pipeline.models.training import BestOnValidation, macro_f1, seed_everything
+from pipeline.models.training import BestOnValidation, class_weights, macro_f1, seed_everything
+from pipeline.settings import positive, positive_ints, rates
 
 SENTENCE, ENTITY, COARSE, FINE = range(4)
 N_COARSE = 4
@@ -196,18 +198,51 @@ class InSide(nn.Module):
         return self.classifier(pooled)
 
 
+@dataclass(frozen=True)
+class InSideSettings:
+    """Args:
+        hidden: node width in both graphs.
+        depth: dual-level layers.
+        fine_per_coarse: learnable fine intent nodes per coarse intent.
+        pseudo_nodes: pseudo nodes of the pathway alignment.
+        dropout: dropout in the layers.
+        lr, weight_decay: AdamW's learning rate and weight decay.
+        epochs: at most this many epochs.
+        patience: stop after this many epochs without a better validation macro-F1.
+        batch_size: articles per mini-batch.
+        use_entities, use_window, use_fine_intents, use_global, use_alignment: False removes
+            that component (the paper's ablations).
+    """
+
+    hidden: int = 256
+    depth: int = 3
+    fine_per_coarse: int = 4
+    pseudo_nodes: int = 4
+    dropout: float = 0.2
+    lr: float = 5e-4
+    weight_decay: float = 1e-2
+    epochs: int = 40
+    patience: int = 10
+    batch_size: int = 32
+    use_entities: bool = True
+    use_window: bool = True
+    use_fine_intents: bool = True
+    use_global: bool = True
+    use_alignment: bool = True
+
+    def __post_init__(self):
+        positive_ints(self, "hidden", "depth", "fine_per_coarse", "pseudo_nodes", "epochs", "patience", "batch_size")
+        rates(self, "dropout")
+        positive("lr", self.lr)
+
+
 class InSideDetector:
     name = "inside"
+    Settings = InSideSettings
 
-    def __init__(self, seed: int = 0, device: str = "cpu", hidden: int = 256, depth: int = 3, fine_per_coarse: int = 4,
-                 pseudo_nodes: int = 4, dropout: float = 0.2, lr: float = 5e-4, weight_decay: float = 1e-2, epochs: int = 40,
-                 patience: int = 10, batch_size: int = 32, use_entities: bool = True, use_window: bool = True,
-                 use_fine_intents: bool = True, use_global: bool = True, use_alignment: bool = True):
+    def __init__(self, seed: int = 0, device: str = "cpu", **settings):
         self.seed, self.device = seed, device
-        self.params = dict(hidden=hidden, depth=depth, fine_per_coarse=fine_per_coarse, pseudo_nodes=pseudo_nodes, dropout=dropout,
-                           lr=lr, weight_decay=weight_decay, epochs=epochs, patience=patience, batch_size=batch_size,
-                           use_entities=use_entities, use_window=use_window, use_fine_intents=use_fine_intents,
-                           use_global=use_global, use_alignment=use_alignment)
+        self.params = dataclasses.asdict(InSideSettings(**settings))
         self.module: InSide | None = None
 
     def _batch(self, data: MethodInputs, rows: np.ndarray) -> Batch:

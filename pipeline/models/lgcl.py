@@ -35,8 +35,10 @@ from every method here). Ablations: use_lgcl / use_propagation (only-L_prop / on
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -52,6 +54,7 @@ from tqdm.auto import tqdm
 
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import macro_f1, seed_everything
+from pipeline.settings import ParamsError, check, positive, positive_ints, rates
 
 
 def sce(a: torch.Tensor, b: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -230,23 +233,65 @@ def logistic(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+@dataclass(frozen=True)
+class LGCLSettings:
+    """Args:
+        hidden, heads, layers, dropout: the relation-aware graph transformer over WikiAMR graphs.
+        lam: weight of the negative (LLM-labelled centroid) term of L_lgcl.
+        margin: margin of the negative term.
+        gamma: exponent of the scaled cosine error.
+        lr: Adam's learning rate (both encoders).
+        epochs, batch_size: LGCL training.
+        gmae_hidden, feature_mask, edge_drop, views, remasks, remask_rate: the multi-view GMAE
+            over propagation graphs (k views, m re-maskings).
+        gmae_epochs, gmae_batch_size: GMAE training.
+        C_grid: the linear SVM's C values; validation macro-F1 picks one.
+        cv_folds: folds of the papers' cross-validation protocol, recorded beside.
+        use_lgcl, use_propagation: False drops that embedding (the "only L_prop" / "only L_lgcl" ablations).
+    """
+
+    hidden: int = 128
+    heads: int = 4
+    layers: int = 2
+    dropout: float = 0.1
+    lam: float = 0.5
+    margin: float = 1.0
+    gamma: float = 2.0
+    lr: float = 1e-3
+    epochs: int = 20
+    batch_size: int = 8
+    gmae_hidden: int = 128
+    feature_mask: float = 0.5
+    edge_drop: float = 0.2
+    views: int = 2
+    remasks: int = 2
+    remask_rate: float = 0.5
+    gmae_epochs: int = 50
+    gmae_batch_size: int = 32
+    C_grid: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0)
+    cv_folds: int = 5
+    use_lgcl: bool = True
+    use_propagation: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "C_grid", tuple(self.C_grid))
+        positive_ints(self, "hidden", "heads", "layers", "epochs", "batch_size", "gmae_hidden", "views", "remasks", "gmae_epochs",
+                      "gmae_batch_size", "cv_folds")
+        rates(self, "dropout", "feature_mask", "edge_drop", "remask_rate")
+        positive("lr", self.lr)
+        check(len(self.C_grid) > 0 and all(c > 0 for c in self.C_grid), "C_grid", list(self.C_grid), "a non-empty list of numbers > 0")
+        if not (self.use_lgcl or self.use_propagation):
+            raise ParamsError("use_lgcl and use_propagation cannot both be false")
+
+
 class LGCLDetector:
     name = "lgcl"
+    Settings = LGCLSettings
 
-    def __init__(self, seed: int = 0, device: str = "cpu", hidden: int = 128, heads: int = 4, layers: int = 2,
-                 dropout: float = 0.1, lam: float = 0.5, margin: float = 1.0, gamma: float = 2.0, lr: float = 1e-3,
-                 epochs: int = 20, batch_size: int = 8, gmae_hidden: int = 128, feature_mask: float = 0.5,
-                 edge_drop: float = 0.2, views: int = 2, remasks: int = 2, remask_rate: float = 0.5, gmae_epochs: int = 50,
-                 gmae_batch_size: int = 32, C_grid: tuple = (0.001, 0.01, 0.1, 1.0), cv_folds: int = 5,
-                 use_lgcl: bool = True, use_propagation: bool = True):
-        if not (use_lgcl or use_propagation):
-            raise ValueError("lgcl: use_lgcl and use_propagation cannot both be false")
+    def __init__(self, seed: int = 0, device: str = "cpu", **settings):
         self.seed, self.device = seed, device
-        self.params = dict(hidden=hidden, heads=heads, layers=layers, dropout=dropout, lam=lam, margin=margin, gamma=gamma, lr=lr,
-                           epochs=epochs, batch_size=batch_size, gmae_hidden=gmae_hidden, feature_mask=feature_mask,
-                           edge_drop=edge_drop, views=views, remasks=remasks, remask_rate=remask_rate, gmae_epochs=gmae_epochs,
-                           gmae_batch_size=gmae_batch_size, C_grid=list(C_grid), cv_folds=cv_folds, use_lgcl=use_lgcl,
-                           use_propagation=use_propagation)
+        self.params = dataclasses.asdict(LGCLSettings(**settings))
+        self.params["C_grid"] = list(self.params["C_grid"])
         self.lgcl: LGCLEncoder | None = None
         self.gmae: MultiViewGMAE | None = None
         self.svm = self.mean = self.std = None

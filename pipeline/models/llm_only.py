@@ -3,16 +3,25 @@ gave no answer for get the train-set fake prior."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import macro_f1
 
 
+@dataclass(frozen=True)
+class LLMOnlySettings:
+    """No settings: the LLM's P(fake) is the prediction."""
+
+
 class LLMOnlyDetector:
     name = "llm_only"
+    Settings = LLMOnlySettings
 
-    def __init__(self, seed: int = 0, device: str = "cpu"):
+    def __init__(self, seed: int = 0, device: str = "cpu", **settings):
+        self.settings = LLMOnlySettings(**settings)
         self.seed, self.device = seed, device
         self.prior: float | None = None
 

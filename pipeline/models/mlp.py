@@ -4,40 +4,49 @@ full-batch with class-balanced cross-entropy and early stopping on validation ma
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipeline.models.inputs import MethodInputs
-from pipeline.models.training import BestOnValidation, macro_f1, seed_everything
+from pipeline.models.inputs import MethodInputs, features
+from pipeline.models.training import BestOnValidation, class_weights, macro_f1, seed_everything
+from pipeline.settings import positive, positive_ints, rates
 
 
-def features(data: MethodInputs) -> np.ndarray:
-    parts = [data.text]
-    if data.has_images:
-        if data.image is None:
-            raise ValueError("MLP: has_image is set but MethodInputs.image is None")
-        parts += [data.image, data.has_image[:, None]]
-    return np.hstack(parts).astype(np.float32)
+@dataclass(frozen=True)
+class MLPSettings:
+    """Args:
+        hidden: width of the hidden layer.
+        dropout: dropout after the hidden layer.
+        lr, weight_decay: Adam's learning rate and L2 penalty.
+        epochs: at most this many full-batch epochs.
+        patience: stop after this many epochs without a better validation macro-F1.
+    """
 
+    hidden: int = 128
+    dropout: float = 0.3
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    epochs: int = 200
+    patience: int = 20
 
-def class_weights(y: np.ndarray) -> torch.Tensor:
-    """Inverse-frequency weights n / (2 n_c) for classes (real, fake)."""
-    counts = np.bincount(y, minlength=2)
-    if (counts == 0).any():
-        raise ValueError(f"MLP: the train split needs both classes, got counts (real, fake) = {tuple(counts)}")
-    return torch.as_tensor(len(y) / (2.0 * counts), dtype=torch.float32)
+    def __post_init__(self):
+        positive_ints(self, "hidden", "epochs", "patience")
+        rates(self, "dropout")
+        positive("lr", self.lr)
 
 
 class MLPDetector:
     name = "mlp"
+    Settings = MLPSettings
 
-    def __init__(self, seed: int = 0, device: str = "cpu", hidden: int = 128, dropout: float = 0.3, lr: float = 1e-3,
-                 weight_decay: float = 1e-4, epochs: int = 200, patience: int = 20):
+    def __init__(self, seed: int = 0, device: str = "cpu", **settings):
         self.seed, self.device = seed, device
-        self.params = dict(hidden=hidden, dropout=dropout, lr=lr, weight_decay=weight_decay, epochs=epochs, patience=patience)
+        self.params = dataclasses.asdict(MLPSettings(**settings))
         self.mean = self.std = None
         self.module: torch.nn.Module | None = None
 

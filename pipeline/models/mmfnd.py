@@ -25,7 +25,9 @@ every epoch (benchmarks/mmfnd_epoch.py measures the difference).
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -34,6 +36,7 @@ from torch import nn
 
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import BestOnValidation, macro_f1, seed_everything
+from pipeline.settings import positive, positive_ints, rates
 
 BRANCHES = ("text", "image", "cross_modal")
 INFERENCE_BATCH = 1024
@@ -160,19 +163,53 @@ def balanced_class_weight(y: np.ndarray) -> torch.Tensor:
     return torch.tensor(len(y) / (2 * counts), dtype=torch.float32)
 
 
+@dataclass(frozen=True)
+class MMFNDSettings:
+    """Args:
+        hidden: width of every branch and expert.
+        num_experts: experts per PLE group (shared, unimodal task, cross-modal task).
+        dropout: dropout in the branch and expert layers.
+        lr, weight_decay: Adam's learning rate and L2 penalty.
+        batch_size: training mini-batch.
+        epochs: at most this many epochs.
+        patience: stop after this many epochs without a better validation macro-F1.
+        use_ple: False replaces the PLE network by one MLP per view (the "w/o PLE" ablation).
+        use_similarity_weighting: False drops the CLIP-similarity weight of the cross-modal feature.
+        use_attention: False averages the three views instead of SE attention.
+    """
+
+    hidden: int = 256
+    num_experts: int = 3
+    dropout: float = 0.2
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 64
+    epochs: int = 100
+    patience: int = 15
+    use_ple: bool = True
+    use_similarity_weighting: bool = True
+    use_attention: bool = True
+
+    def __post_init__(self):
+        positive_ints(self, "hidden", "num_experts", "batch_size", "epochs", "patience")
+        rates(self, "dropout")
+        positive("lr", self.lr)
+
+
+ABLATION_FLAGS = ("use_ple", "use_similarity_weighting", "use_attention")
+
+
 class MMFNDDetector:
     """Trains MMFNDNet on the train rows, keeps the epoch with the best validation macro-F1."""
 
     name = "mmfnd"
+    Settings = MMFNDSettings
 
-    def __init__(self, seed: int = 0, device: str = "cpu", hidden: int = 256, num_experts: int = 3,
-                 dropout: float = 0.2, lr: float = 1e-3, weight_decay: float = 1e-4, batch_size: int = 64,
-                 epochs: int = 100, patience: int = 15, use_ple: bool = True, use_similarity_weighting: bool = True,
-                 use_attention: bool = True):
+    def __init__(self, seed: int = 0, device: str = "cpu", **settings):
         self.seed, self.device = seed, device
-        self.params = dict(hidden=hidden, num_experts=num_experts, dropout=dropout, lr=lr, weight_decay=weight_decay,
-                           batch_size=batch_size, epochs=epochs, patience=patience)
-        self.ablation = dict(use_ple=use_ple, use_similarity_weighting=use_similarity_weighting, use_attention=use_attention)
+        values = dataclasses.asdict(MMFNDSettings(**settings))
+        self.ablation = {flag: values.pop(flag) for flag in ABLATION_FLAGS}
+        self.params = values
         self.model: MMFNDNet | None = None
 
     @staticmethod

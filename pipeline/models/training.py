@@ -21,6 +21,14 @@ def macro_f1(y: np.ndarray, prob_fake: np.ndarray) -> float:
     return float(f1_score(y, (np.asarray(prob_fake) >= 0.5).astype(int), labels=[0, 1], average="macro", zero_division=0))
 
 
+def class_weights(y: np.ndarray) -> torch.Tensor:
+    """Inverse-frequency weights n / (2 n_c) for classes (real, fake)."""
+    counts = np.bincount(y, minlength=2)
+    if (counts == 0).any():
+        raise ValueError(f"the train split needs both classes, got counts (real, fake) = {tuple(counts)}")
+    return torch.as_tensor(len(y) / (2.0 * counts), dtype=torch.float32)
+
+
 class BestOnValidation:
     """Keeps the weights of the epoch with the best validation macro-F1 (ties: the earlier
     epoch) and says when `patience` epochs have passed without improvement."""
