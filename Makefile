@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup repro test gate bench
+.PHONY: setup repro test gate bench stages
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,7 @@ gate:
 bench:
 	python benchmarks/embed_throughput.py
 	python benchmarks/similarity_graph.py
+
+# Regenerate dvc.yaml after changing datasets, train.methods, train.ablations or ingest.options.
+stages:
+	fnd stages

@@ -6,6 +6,8 @@ writes dvc.yaml) all read `METHODS`. A method's entry names:
 - `reads`: the artifacts it loads (keys of `ARTIFACTS`), which become its stages' exact deps;
 - `needs`: what a dataset must have beyond text ("images", "propagation", "intents"), else
   the method is not applicable there and no stage is made for the pair;
+- `requires`: the `MethodInputs` fields it cannot run without; where one is empty at training
+  time (e.g. every image of a user's CSV failed to load) the method records why, not a crash;
 - `predicts`: how `fnd predict` scores a new article ("inductive", "transductive") or None;
 - `variants`: the paper's ablations, each a named override of the method's settings;
 - `sweeps`: settings whose variants form a curve in the report;
@@ -54,6 +56,7 @@ class MethodSpec:
     reads: tuple[str, ...]
     kind: str = "method"                    # "method" (a paper's) or "baseline"
     needs: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
     predicts: str | None = "inductive"
     variants: dict[str, dict] = field(default_factory=dict)
     sweeps: tuple[str, ...] = ()
@@ -75,12 +78,13 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
     MethodSpec("mlp", "pipeline.models.mlp:MLPDetector", "baseline: two-layer MLP on the embeddings",
                reads=("articles", "embeddings"), kind="baseline"),
     MethodSpec("llm_only", "pipeline.models.llm_only:LLMOnlyDetector", "baseline: the LLM's P(fake) alone",
-               reads=("articles", "embeddings", "llm"), kind="baseline"),
+               reads=("articles", "embeddings", "llm"), kind="baseline", requires=("llm_prob_fake",)),
     MethodSpec("gcn_lp", "pipeline.models.glpn:GCNLPDetector", "baseline: GLPN-LLM's GCN label propagation without the LLM",
                reads=("articles", "embeddings", "similarity_graph"), kind="baseline", needs=("images",),
-               predicts="transductive"),
+               requires=("clip_text", "clip_image", "edge_index"), predicts="transductive"),
     MethodSpec("glpn", "pipeline.models.glpn:GLPNDetector", GLPN_PAPER,
                reads=("articles", "embeddings", "similarity_graph", "llm"), needs=("images",), predicts="transductive",
+               requires=("clip_text", "clip_image", "edge_index", "llm_prob_fake"),
                top_level=("mask_rate",), sweeps=("mask_rate", "pseudo_top_p"),
                variants={"glpn_no_mask": {"mask_rate": 0.0}, "glpn_mask01": {"mask_rate": 0.1},
                          "glpn_mask03": {"mask_rate": 0.3}, "glpn_mask07": {"mask_rate": 0.7},
@@ -89,19 +93,20 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
                          "glpn_top25": {"pseudo_top_p": 0.25}}),
     MethodSpec("mmfnd", "pipeline.models.mmfnd:MMFNDDetector",
                "MMFND: multimodal fake news detection with CLIP features, PLE experts and modality attention",
-               reads=("articles", "embeddings"), needs=("images",),
+               reads=("articles", "embeddings"), needs=("images",), requires=("image", "clip_text", "clip_image"),
                variants={"mmfnd_no_ple": {"use_ple": False}, "mmfnd_no_similarity": {"use_similarity_weighting": False},
                          "mmfnd_no_attention": {"use_attention": False}}),
     MethodSpec("inside", "pipeline.models.inside:InSideDetector",
                "InSide: intent-semantic graphs with dual-level message passing and pathway alignment",
                reads=("articles", "embeddings", "intent_embeddings", "sentence_entity_graphs"), needs=("intents",),
+               requires=("sentence_graphs", "intents"),
                variants={"inside_no_entity": {"use_entities": False}, "inside_no_window": {"use_window": False},
                          "inside_no_fine": {"use_fine_intents": False}, "inside_no_global": {"use_global": False},
                          "inside_no_alignment": {"use_alignment": False}}),
     MethodSpec("lgcl", "pipeline.models.lgcl:LGCLDetector",
                "LGCL: LLM-guided contrastive learning on WikiAMR graphs, with a multi-view GMAE on propagation graphs",
                reads=("articles", "embeddings", "llm", "semantics", "wikiamr_graphs", "propagation_graphs"),
-               needs=("propagation",), predicts=None,
+               needs=("propagation",), requires=("amr_graphs", "propagation_graphs"), predicts=None,
                variants={"lgcl_only_lgcl": {"use_propagation": False}, "lgcl_only_prop": {"use_lgcl": False}}),
 )}
 

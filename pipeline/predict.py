@@ -217,13 +217,15 @@ def predict(method: str, dataset: str, items: pd.DataFrame, params: dict, data_r
     base, transductive = method_spec.name, method_spec.predicts == "transductive"
     features = Featuriser(dataset, params, data_root)
     inputs = features.vectors(items)
-    tasks = (["veracity"] if base in ("glpn", "llm_only") else []) + (["intents"] if base == "inside" else [])
+    reads = method_spec.reads  # a new article gets what the method reads, from the same components
+    tasks = (["veracity"] if "llm" in reads else []) + (["intents"] if "intent_embeddings" in reads else [])
     llm = features.llm(items, tasks) if tasks else None
     if "veracity" in tasks:
         inputs["llm_prob_fake"] = llm["veracity_prob_fake"].to_numpy(dtype=float)
-    if base == "inside":
-        inputs["sentence_graphs"] = features.sentence_graphs(items)
+    if "intents" in tasks:
         inputs["intents"], inputs["intent_mask"] = features.intents(llm)
+    if "sentence_entity_graphs" in reads:
+        inputs["sentence_graphs"] = features.sentence_graphs(items)
     if not features.embeddings.column("has_image").to_pylist().count(True):
         inputs |= {"image": None}  # trained without an image branch: score the same way
     if transductive:

@@ -11,20 +11,10 @@ import pyarrow.parquet as pq
 
 from pipeline.features.intents import PERSPECTIVES
 from pipeline.graphs.io import load_graphs
-from pipeline.methods import artifact_path
+from pipeline.methods import MethodSpec, artifact_path
 from pipeline.models.inputs import MethodInputs, hide_test_labels
 from pipeline.vectors import read_meta, vectors
 
-# Inputs each method cannot run without: a dataset lacking one (e.g. a user's CSV whose image
-# files all failed to load) gets a not-applicable record instead of a crash.
-REQUIRES = {
-    "glpn": ("clip_text", "clip_image", "edge_index", "llm_prob_fake"),
-    "gcn_lp": ("clip_text", "clip_image", "edge_index"),
-    "mmfnd": ("image", "clip_text", "clip_image"),
-    "llm_only": ("llm_prob_fake",),
-    "inside": ("sentence_graphs", "intents"),
-    "lgcl": ("amr_graphs", "propagation_graphs"),
-}
 # Which substitute lines a method's metrics name: the encoders', and those of what it reads.
 SUBSTITUTES_OF = {"llm": "llm", "intent_embeddings": "intents_llm", "semantics": "amr"}
 PER_ARTICLE_GRAPHS = {"sentence_entity_graphs": "sentence_graphs", "wikiamr_graphs": "amr_graphs",
@@ -117,15 +107,14 @@ def _per_article(ids: list[str], path: Path) -> list | None:
     return [graphs.get(key) for key in ids] if graphs else None
 
 
-def train(detector_class: type, data: MethodInputs, settings: dict, seed: int, device: str = "cpu"):
+def train(method: MethodSpec, data: MethodInputs, settings: dict, seed: int, device: str = "cpu"):
     """Returns (fitted model, predictions frame without labels, training record)."""
-    method = detector_class.name
-    missing = [name for name in REQUIRES.get(method, ()) if getattr(data, name) is None]
+    missing = [name for name in method.requires if getattr(data, name) is None]
     if missing:
-        raise NotApplicable(f"{method} needs {', '.join(missing)}, which this dataset does not have")
+        raise NotApplicable(f"{method.name} needs {', '.join(missing)}, which this dataset does not have")
     if not data.mask("train").any() or not data.mask("val").any():
         raise ValueError(f"{method}: need non-empty train and val splits")
-    model = detector_class(seed=seed, device=device, **settings)
+    model = method.detector_class()(seed=seed, device=device, **settings)
     record = model.fit(data)
     prob = np.asarray(model.predict_proba(data), dtype=float)
     predictions = pd.DataFrame({"id": data.ids, "split": data.split, "prob_fake": prob, "pred": (prob >= 0.5).astype(int), "seed": seed})

@@ -37,19 +37,19 @@ def run(method: str, dataset: str, params: dict, ablations: bool = False) -> dic
     method_spec = spec(method)
     names = list(method_spec.variants) if ablations else [method]
     chosen = {name: dataclasses.asdict(settings(name, params)) for name in names}  # every setting checked before any work
-    detector = method_spec.detector_class()
     data, articles = load_inputs(dataset, method_spec.reads)
     device = str(resolve_device(cfg.get("device", "auto")))
     lines = substitutes(data, method_spec.reads)
-    return {name: _train_one(name, dataset, detector, data, articles["label"].to_numpy(), values, cfg.get("seeds", [0]), device, lines)
+    return {name: _train_one(name, dataset, method_spec, data, articles["label"].to_numpy(), values, cfg.get("seeds", [0]), device,
+                             lines)
             for name, values in chosen.items()}
 
 
-def _train_one(name, dataset, detector, data, labels, values, seeds, device, lines) -> dict:
+def _train_one(name, dataset, method_spec, data, labels, values, seeds, device, lines) -> dict:
     predictions, records, models, reason = [], [], {}, None
     try:
         for seed in seeds:
-            model, preds, record = train(detector, data, values, seed, device)
+            model, preds, record = train(method_spec, data, values, seed, device)
             predictions.append(preds.assign(label=labels))
             records.append(record | {"settings": values})
             models[seed] = model

@@ -171,5 +171,5 @@ def test_record_names_the_llm_that_wrote_the_intents(data, tmp_path):
     line = f"LLM smollm2-135m (transformers) stands in for {PAPER_MODEL}"
     assert substitutes(loaded, METHODS["inside"].reads) == ["text encoder all-MiniLM-L6-v2 stands in for BERT", line]
     assert loaded.llm_prob_fake is None  # InSide does not read llm.parquet
-    _, _, record = train(InSideDetector, loaded, SMALL | {"epochs": 1}, seed=0)
+    _, _, record = train(METHODS["inside"], loaded, SMALL | {"epochs": 1}, seed=0)
     assert record["selected_epoch"] == 0
