@@ -95,13 +95,13 @@ def _items(rows: list[dict], source: str) -> pd.DataFrame:
 
 def load_models(method: str, dataset: str, params: dict) -> tuple[MethodSpec, dict]:
     method_spec = spec(method)
-    reason = not_applicable(method_spec.name, dataset, params) if dataset in params.get("datasets", {}) else None
-    if reason:
-        raise PredictError(f"{method} was not trained on {dataset}: {reason}")
     if method_spec.predicts is None:
         usable = ", ".join(name for name, entry in METHODS.items() if entry.predicts)
         raise PredictError(f"{method}: LGCL scores an article by its news propagation graph, which a new article does not "
                            f"have; use {usable}")
+    reason = not_applicable(method_spec.name, dataset, params) if dataset in params.get("datasets", {}) else None
+    if reason:
+        raise PredictError(f"{method} was not trained on {dataset}: {reason}")
     folder = config.model_dir(method, dataset)
     if not (folder / "model.pkl").is_file():
         raise PredictError(f"{folder}/model.pkl: no trained {method} for {dataset}; run `dvc repro` "

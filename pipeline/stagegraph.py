@@ -84,6 +84,16 @@ def _report_file(path: str) -> dict:
     return {path: {"cache": False}}
 
 
+def adapter_module(dataset: str, params: dict) -> str:
+    from pipeline.data import registry
+
+    name = registry.adapter_name(dataset, dataset_options(dataset, params))
+    if name not in registry.ADAPTER_MODULES:
+        raise ParamsError(f"datasets.{dataset}: no adapter {name!r}; known: {', '.join(registry.ADAPTER_MODULES)} "
+                          f"(or set ingest.options.{dataset}.adapter)")
+    return registry.ADAPTER_MODULES[name]
+
+
 # Upstream stage -> the artifacts that need it; a stage no train stage needs is left out.
 NEEDED_FOR = {
     "llm": {"llm"},
@@ -97,13 +107,8 @@ NEEDED_FOR = {
 
 def upstream_stages(dataset: str, folder: str, params: dict, reads: set[str]) -> dict[str, dict]:
     """The stages that build what the dataset's train stages `reads` (ingest and embed always)."""
-    from pipeline.data import registry
-
     options = ["ingest.options." + dataset] if dataset_options(dataset, params) else []
-    adapter = registry.ADAPTER_MODULES.get(registry.adapter_name(dataset, dataset_options(dataset, params)))
-    if adapter is None:
-        raise ParamsError(f"datasets.{dataset}: no adapter {registry.adapter_name(dataset, dataset_options(dataset, params))!r}; "
-                          f"known: {', '.join(registry.ADAPTER_MODULES)} (or set ingest.options.{dataset}.adapter)")
+    adapter = adapter_module(dataset, params)
     raw = "${data_root}/" + folder
     path = {name: artifact_path(name, dataset) for name in
             ("articles", "embeddings", "llm", "intent_embeddings", "semantics", "similarity_graph", "sentence_entity_graphs",
@@ -172,16 +177,18 @@ def dvc_yaml(params: dict) -> dict:
     for dataset, folder in datasets.items():
         reads = {artifact for method, name, _, _ in units if name == dataset for artifact in spec(method).reads}
         stages |= upstream_stages(dataset, folder, params, reads | {"articles", "embeddings"})
-    metrics, plots = [], {}
+    report_reads, plots = [], {}
     for method, dataset, names, ablations in units:
         stages[f"{'ablations' if ablations else 'train'}-{method}-{dataset}"] = train_stage(method, dataset, names, ablations)
-        metrics += [f"metrics/{name}/{dataset}.json" for name in names]
+        report_reads += [f"metrics/{name}/{dataset}.json" for name in names]
         if not ablations:
             plots.setdefault(dataset, []).append(method)
-            metrics.append(f"metrics/plots/{method}/{dataset}")  # the report draws the methods' ROC curves
+            report_reads.append(f"metrics/plots/{method}/{dataset}")  # the report draws the methods' ROC curves
+    # the report reads every method's settings and every dataset's adapter (what it provides)
+    modules = ["stages.report", *(m.module for m in METHODS.values()), *(adapter_module(d, params) for d in datasets)]
     stages["report"] = {
         "cmd": "python -m stages.report",
-        "deps": metrics + ["reports/full", *import_closure(["stages.report", *(m.module for m in METHODS.values())])],
+        "deps": report_reads + ["reports/full", *import_closure(modules)],
         "params": ["datasets", "mask_rate", "train", "llm.intents.datasets", "ingest.options"],
         "outs": [{"reports/results.md": {"cache": False}}, {"reports/figures": {"cache": False}}],
         "metrics": [{"reports/summary.json": {"cache": False}}],

@@ -61,7 +61,7 @@ def imported_files() -> list[str]:
 
 
 def _trace_imports(folder: str) -> None:
-    name = "_".join(Path(arg).name for arg in sys.argv if not arg.startswith("-")) or "stage"
+    name = "_".join(Path(arg).stem if i == 0 else arg.lstrip("-") for i, arg in enumerate(sys.argv)) or "stage"
     Path(folder).mkdir(parents=True, exist_ok=True)
     (Path(folder) / f"{name}.json").write_text(json.dumps({"argv": sys.argv, "files": imported_files()}))
 

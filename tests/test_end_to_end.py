@@ -65,7 +65,7 @@ def _stages(project) -> dict:
 
 def test_repro_produces_metrics_for_every_stage(project):
     stages = _stages(project)
-    assert len(stages) == 10 and not [s for s in stages if "inside" in s]  # 4 upstream, 5 train, the report
+    assert len(stages) == 11 and not [s for s in stages if "inside" in s]  # 4 upstream, 5 train, 1 ablations, the report
     metrics = json.loads((project / "metrics/logreg/mediaeval2016.json").read_text())
     test = metrics["test"]
     assert test["n"] == 20 and 0 <= test["accuracy"] <= 1 and test["auc"] is not None
@@ -95,8 +95,8 @@ def test_every_stage_imported_only_files_it_declares(project, traces):
     by_cmd = {" ".join(stage["cmd"].split()[2:]): name for name, stage in stages.items()}
     seen = set()
     for trace in traces.glob("*.json"):
-        record = json.loads(trace.read_text())
-        name = by_cmd[" ".join(record["argv"][1:])]
+        record = json.loads(trace.read_text())  # argv[0] is the stage module's file
+        name = by_cmd[" ".join([f"stages.{Path(record['argv'][0]).stem}", *record["argv"][1:]])]
         declared = {d for d in stages[name]["deps"] if d.startswith(("pipeline/", "stages/"))}
         assert set(record["files"]) <= declared, f"{name}: undeclared {sorted(set(record['files']) - declared)}"
         seen.add(name)
@@ -200,7 +200,8 @@ def test_theta_change_reruns_the_graph_and_training_only(project):
     out = _run([str(BIN / "dvc"), "repro"], project)
     assert out.returncode == 0, out.stderr
     ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"similarity_graph-mediaeval2016", "train-glpn-mediaeval2016", "train-gcn_lp-mediaeval2016", "report"}
+    readers = {"similarity_graph-mediaeval2016", "train-glpn-mediaeval2016", "train-gcn_lp-mediaeval2016"}
+    assert readers <= ran <= readers | {"report"}  # the report runs only if a metric moved
     stats = json.loads((project / "metrics/graphs/mediaeval2016/similarity.json").read_text())
     assert stats["theta"] == 0.9 and stats["built"]
 
