@@ -55,15 +55,16 @@ def load_runs(root: Path) -> list[Run]:
     """The embedded run (every configured method × dataset must have metrics) and the full runs."""
     params = yaml.safe_load((root / "params.yaml").read_text())
     embedded = Run("embedded", params, plots_dir=root / "metrics/plots")
-    trained = {(dataset, method): names for method, dataset, names, ablations in methods.trained(params) if not ablations}
-    ablated = {(dataset, method): names for method, dataset, names, ablations in methods.trained(params) if ablations}
+    trained: dict[tuple[str, str], list[str]] = {}  # (dataset, method) -> the method, then its variants
+    for method, dataset, names, _ in methods.trained(params):
+        trained.setdefault((dataset, method), []).extend(names)
     for dataset in params.get("datasets", {}):
         for method in methods.train_params(params).get("methods", []):
             if (dataset, method) not in trained:
                 reason = methods.not_applicable(method, dataset, params)
                 embedded.metrics[method, dataset] = {"method": method, "dataset": dataset, "not_applicable": reason}
                 continue
-            for name in trained[dataset, method] + ablated.get((dataset, method), []):
+            for name in trained[dataset, method]:
                 path = root / "metrics" / name / f"{dataset}.json"
                 if not path.exists():
                     raise FileNotFoundError(f"{path}: no metrics for {name} on {dataset}; run `dvc repro` first")

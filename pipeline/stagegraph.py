@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.methods import METHODS, artifact_path, dataset_options, settings, spec, train_params, trained
+from pipeline.methods import ARTIFACTS, METHODS, artifact_path, dataset_options, settings, spec, train_params, trained
 from pipeline.settings import ParamsError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,9 +110,7 @@ def upstream_stages(dataset: str, folder: str, params: dict, reads: set[str]) ->
     options = ["ingest.options." + dataset] if dataset_options(dataset, params) else []
     adapter = adapter_module(dataset, params)
     raw = "${data_root}/" + folder
-    path = {name: artifact_path(name, dataset) for name in
-            ("articles", "embeddings", "llm", "intent_embeddings", "semantics", "similarity_graph", "sentence_entity_graphs",
-             "wikiamr_graphs", "propagation_graphs")}
+    path = {name: artifact_path(name, dataset) for name in ARTIFACTS}
     interim, processed = f"data/interim/{dataset}", f"data/processed/{dataset}"
     llm_intents = f"{processed}/llm_intents.parquet"
     stages = {
