@@ -1,11 +1,11 @@
-# One command each: `make setup` (fresh machine), `make repro` (the pipeline), `make test`,
-# `make gate` (CI's metrics check).
+# One command each: `make setup` (fresh machine), `make repro` (the pipeline), `make test` (everything),
+# `make test-fast` (the edit loop: no `slow` tests), `make lint`, `make gate` (CI's metrics check).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup repro test gate bench stages
+.PHONY: setup repro test test-fast lint gate bench stages
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ repro:
 
 test:
 	python -m pytest
+
+test-fast:
+	python -m pytest -m "not slow"
+
+lint:
+	ruff check .
+	ruff format --check .
 
 # Reproduce the embedded default and fail when a metric moved from its committed value.
 gate:

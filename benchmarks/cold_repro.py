@@ -53,22 +53,46 @@ def main() -> None:
         seconds[stage], log = timed(["dvc", "repro", "--single-item", stage], args.workdir)
         print(f"{stage:40s} {seconds[stage]:8.1f} s{'' if stages_run(log) else ' (not run)'}", flush=True)
     total = sum(seconds.values())
-    print(f"\ncold reproduction: {total:.1f} s ({total / 60:.1f} min) for {len(stages)} stages = {len(stages)} stage processes")
+    print(
+        f"\ncold reproduction: {total:.1f} s ({total / 60:.1f} min) "
+        f"for {len(stages)} stages = {len(stages)} stage processes"
+    )
     for kind in sorted({s.split("-")[0] for s in stages}):
         part = sum(v for s, v in seconds.items() if s.split("-")[0] == kind)
         print(f"  {kind:20s} {part:8.1f} s  {part / total:6.1%}")
 
-    diff = json.loads(subprocess.run(["dvc", "metrics", "diff", "--all", "--json"], cwd=args.workdir, capture_output=True,
-                                     text=True, check=True).stdout or "{}")
+    diff = json.loads(
+        subprocess.run(
+            ["dvc", "metrics", "diff", "--all", "--json"], cwd=args.workdir, capture_output=True, text=True, check=True
+        ).stdout
+        or "{}"
+    )
     values = [v for metrics in diff.values() for v in metrics.values()]
     moved = [v for v in values if v.get("old") != v.get("new") and not isinstance(v.get("new"), bool)]
-    largest = max((abs(v["new"] - v["old"]) for v in moved if v.get("old") is not None and v.get("new") is not None), default=0.0)
-    print(f"metrics against the committed ones: {len(values)} compared, {len(moved)} moved, largest change {largest:.2g}")
+    largest = max(
+        (abs(v["new"] - v["old"]) for v in moved if v.get("old") is not None and v.get("new") is not None), default=0.0
+    )
+    print(
+        f"metrics against the committed ones: {len(values)} compared, {len(moved)} moved, largest change {largest:.2g}"
+    )
 
     noop_s, noop_log = timed(["dvc", "repro"], args.workdir)
     print(f"no-op dvc repro: {noop_s:.1f} s ({len(stages_run(noop_log))} stages run)")
-    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", "commit", "-qam", "cold repro", "--allow-empty"],
-                   cwd=args.workdir, check=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.org",
+            "commit",
+            "-qam",
+            "cold repro",
+            "--allow-empty",
+        ],
+        cwd=args.workdir,
+        check=True,
+    )
     point_s, point_log = timed(["dvc", "exp", "run", "-S", f"mask_rate={args.value}"], args.workdir)
     print(f"dvc exp run -S mask_rate={args.value}: {point_s:.1f} s, stages run: {', '.join(stages_run(point_log))}")
 

@@ -47,14 +47,16 @@ def main() -> None:
         ("text: articles (politifact)", text_enc, encoder_input(politifact)[: args.items]),
         ("images (mediaeval2016)", image_enc, [loaded[p] for p in sorted(loaded)][: args.items]),
     ]
-    header = f"{'items':<30}{'n':>5}{'one-at-a-time/s':>17}" + "".join(f"{f'batch {b}/s':>13}{'ratio':>7}" for b in batch_sizes)
+    header = f"{'items':<30}{'n':>5}{'one-at-a-time/s':>17}" + "".join(
+        f"{f'batch {b}/s':>13}{'ratio':>7}" for b in batch_sizes
+    )
     print(header)
     for name, enc, items in sets:
         enc.encode(items[:4], batch_size=4, progress=False)  # warm-up
-        single = _rate(lambda xs: [enc.encode([x], batch_size=1, progress=False) for x in xs], items)
+        single = _rate(lambda xs, enc=enc: [enc.encode([x], batch_size=1, progress=False) for x in xs], items)
         line = f"{name:<30}{len(items):>5}{single:>17.1f}"
         for b in batch_sizes:
-            batched = _rate(lambda xs: enc.encode(xs, batch_size=b, progress=False), items)
+            batched = _rate(lambda xs, enc=enc, b=b: enc.encode(xs, batch_size=b, progress=False), items)
             line += f"{batched:>13.1f}{batched / single:>7.2f}"
         print(line)
 

@@ -31,8 +31,11 @@ def with_edges(data, src: np.ndarray, dst: np.ndarray, score: np.ndarray, k: int
     if k:
         keep = cap_neighbours(src, dst, score, k)
         src, dst, score = src[keep], dst[keep], score[keep]
-    return dataclasses.replace(data, edge_index=np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])]),
-                               edge_weight=np.concatenate([score, score]))
+    return dataclasses.replace(
+        data,
+        edge_index=np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])]),
+        edge_weight=np.concatenate([score, score]),
+    )
 
 
 def main() -> None:
@@ -49,7 +52,9 @@ def main() -> None:
     src, dst, _, score = similarity_edges(data.clip_text, data.clip_image, args.theta, progress=False)
     print(f"{args.dataset}: {len(data)} nodes, torch threads: {torch.get_num_threads()}, {args.epochs} epochs per cap")
     print("cap | directed edges | s/epoch | speed-up vs full")
-    GLPNDetector(epochs=1, patience=2).fit(with_edges(data, src, dst, score, 1))  # warm-up: first-call overheads belong to no cap
+    GLPNDetector(epochs=1, patience=2).fit(
+        with_edges(data, src, dst, score, 1)
+    )  # warm-up: first-call overheads belong to no cap
     seconds = {}
     for k in args.caps:
         graph = with_edges(data, src, dst, score, k)

@@ -57,14 +57,19 @@ def main() -> None:
     scored = ["fake" if s["fake"] >= 0.5 else "real" for s in scores]
     parsed = [parse_label(a, labels)[0] for a in answers]
     both = [(s, p) for s, p in zip(scored, parsed) if p is not None]
-    print(f"device {backend.device}, torch threads {torch.get_num_threads()}, {len(posts)} MediaEval posts, batch {args.batch_size}")
+    print(
+        f"device {backend.device}, torch threads {torch.get_num_threads()}, "
+        f"{len(posts)} MediaEval posts, batch {args.batch_size}"
+    )
     print(f"{'path':<34}{'items/s':>10}")
     print(f"{'logprob scoring (1 forward)':<34}{len(posts) / scoring_s:>10.2f}")
     print(f"{'  same, without shared-prefix cache':<34}{len(posts) / whole_prompt_s:>10.2f}")
     print(f"{f'generate {args.max_new_tokens} tokens + parse':<34}{len(posts) / generate_s:>10.2f}")
     print(f"throughput ratio scoring/generate: {generate_s / scoring_s:.2f}")
-    print(f"parsed a label from {len(both)}/{len(posts)} generations; "
-          f"agreement with scoring on those: {sum(s == p for s, p in both) / max(1, len(both)):.2f}")
+    print(
+        f"parsed a label from {len(both)}/{len(posts)} generations; "
+        f"agreement with scoring on those: {sum(s == p for s, p in both) / max(1, len(both)):.2f}"
+    )
     print(f"scoring predicted fake for {scored.count('fake')}/{len(scored)}")
 
     intents = load_prompt("intents")
@@ -77,15 +82,21 @@ def main() -> None:
     start = time.perf_counter()
     plain = backend.generate(intent_chats, 64)
     plain_s = time.perf_counter() - start
-    print(f"{f'  one prompt per perspective, batch {args.batch_size}':<44}{len(intent_chats) / plain_s:>8.2f} paragraphs/s")
+    print(
+        f"{f'  one prompt per perspective, batch {args.batch_size}':<44}"
+        f"{len(intent_chats) / plain_s:>8.2f} paragraphs/s"
+    )
     for batch_size in (args.batch_size, 2 * args.batch_size):
         backend.batch_size = batch_size
         start = time.perf_counter()
         shared = backend.generate(intent_chats, 64, groups=groups)
         seconds = time.perf_counter() - start
         same = sum(a == b for a, b in zip(plain, shared))
-        print(f"{f'  article prefix shared, batch {batch_size} rows':<44}{len(intent_chats) / seconds:>8.2f} paragraphs/s "
-              f"(x{plain_s / seconds:.2f}; {same}/{len(plain)} paragraphs identical)")
+        print(
+            f"{f'  article prefix shared, batch {batch_size} rows':<44}"
+            f"{len(intent_chats) / seconds:>8.2f} paragraphs/s "
+            f"(x{plain_s / seconds:.2f}; {same}/{len(plain)} paragraphs identical)"
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ import torch
 from pipeline.device import resolve_device
 from pipeline.features import registry
 from pipeline.features.embed import encoder_input, load_row_images
-from pipeline.vectors import vectors
 from pipeline.models.mmfnd import MMFNDNet, balanced_class_weight, train_step
+from pipeline.vectors import vectors
 
 
 def main() -> None:
@@ -38,7 +38,9 @@ def main() -> None:
     parser.add_argument("--articles", type=Path, default=Path("data/interim/mediaeval2016/articles.parquet"))
     parser.add_argument("--embeddings", type=Path, default=Path("data/processed/mediaeval2016/embeddings.parquet"))
     parser.add_argument("--batch-size", type=int, default=64, help="MMFND mini-batch (its default)")
-    parser.add_argument("--text-batch-size", type=int, default=16, help="encoder batch inside a mini-batch (params.yaml embed)")
+    parser.add_argument(
+        "--text-batch-size", type=int, default=16, help="encoder batch inside a mini-batch (params.yaml embed)"
+    )
     parser.add_argument("--image-batch-size", type=int, default=4, help="idem for images")
     parser.add_argument("--cached-epochs", type=int, default=20, help="cached epochs to average over")
     parser.add_argument("--max-batches", type=int, default=None, help="time at most this many re-encoding batches")
@@ -58,8 +60,12 @@ def main() -> None:
     labels = articles["label"].to_numpy(np.int64)
     y = torch.as_tensor(labels).to(device)
     class_weight = balanced_class_weight(labels[train]).to(device)
-    batches = [torch.as_tensor(b) for b in np.array_split(np.random.default_rng(0).permutation(train),
-                                                          range(args.batch_size, len(train), args.batch_size))]
+    batches = [
+        torch.as_tensor(b)
+        for b in np.array_split(
+            np.random.default_rng(0).permutation(train), range(args.batch_size, len(train), args.batch_size)
+        )
+    ]
 
     torch.manual_seed(0)
     model = MMFNDNet(cached[0].shape[1], cached[1].shape[1], cached[2].shape[1]).to(device).train()
@@ -78,11 +84,16 @@ def main() -> None:
         chosen, _, loaded = load_row_images(df, args.data_root)
         has_image = np.array([p is not None for p in chosen])
         image = np.zeros((len(df), image_enc.dim), np.float32)
-        image[has_image] = image_enc.encode([loaded[p] for p in chosen if p is not None],
-                                            batch_size=args.image_batch_size, progress=False)
+        image[has_image] = image_enc.encode(
+            [loaded[p] for p in chosen if p is not None], batch_size=args.image_batch_size, progress=False
+        )
         joint = [c[idx.to(device)] for c in cached[2:4]]  # cached joint vectors (see docstring)
-        return (torch.as_tensor(text).to(device), torch.as_tensor(image).to(device), *joint,
-                torch.as_tensor(has_image).to(device))
+        return (
+            torch.as_tensor(text).to(device),
+            torch.as_tensor(image).to(device),
+            *joint,
+            torch.as_tensor(has_image).to(device),
+        )
 
     def step(batch, idx):
         train_step(model, optimizer, batch, y[idx.to(device)], class_weight)
@@ -91,7 +102,9 @@ def main() -> None:
     check = encoded_batch(batches[0])
     step(check, batches[0])
     step(cached_batch(batches[0]), batches[0])
-    diff = {name: float((check[i] - cached_batch(batches[0])[i]).abs().max()) for i, name in ((0, "text"), (1, "image"))}
+    diff = {
+        name: float((check[i] - cached_batch(batches[0])[i]).abs().max()) for i, name in ((0, "text"), (1, "image"))
+    }
 
     start = time.perf_counter()
     for _ in range(args.cached_epochs):

@@ -55,13 +55,23 @@ def measure(kind: str, n: int, dim: int, device: str, block: int) -> dict:
     seconds = time.perf_counter() - start
     digest = hashlib.sha256(b"".join(a.astype(np.int64).tobytes() for a in (src, dst, types))).hexdigest()
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    return {"kind": kind, "nodes": n, "seconds": round(seconds, 2), "peak_gb": round(peak_gb, 2),
-            "edges": int(len(src)), "edge_digest": digest}
+    return {
+        "kind": kind,
+        "nodes": n,
+        "seconds": round(seconds, 2),
+        "peak_gb": round(peak_gb, 2),
+        "edges": int(len(src)),
+        "edge_digest": digest,
+    }
 
 
 def run_child(kind: str, n: int, dim: int, device: str, block: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(dim), device, str(block)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(n), str(dim), device, str(block)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -83,12 +93,18 @@ def main() -> None:
     print(f"{args.compare_nodes} nodes x {args.dim}-d, θ=0.95")
     for row in (dense, blocked):
         print(f"  {row['kind']:<8} {row['seconds']:>8.1f} s  peak {row['peak_gb']:>6.2f} GB  edges {row['edges']}")
-    print(f"  dense/blocked: time x{dense['seconds'] / blocked['seconds']:.2f}, peak memory x{dense['peak_gb'] / blocked['peak_gb']:.2f}, "
-          f"identical edge sets: {dense['edge_digest'] == blocked['edge_digest']}")
+    print(
+        f"  dense/blocked: time x{dense['seconds'] / blocked['seconds']:.2f}, "
+        f"peak memory x{dense['peak_gb'] / blocked['peak_gb']:.2f}, "
+        f"identical edge sets: {dense['edge_digest'] == blocked['edge_digest']}"
+    )
     if args.scale_nodes:
         scale = run_child("blocked", args.scale_nodes, args.dim, args.device, args.block)
-        print(f"{args.scale_nodes} nodes x {args.dim}-d blocked ({args.device}, block {args.block}): {scale['seconds']:.1f} s, "
-              f"peak {scale['peak_gb']:.2f} GB, {scale['edges']} edges")
+        print(
+            f"{args.scale_nodes} nodes x {args.dim}-d blocked ({args.device}, block {args.block}): "
+            f"{scale['seconds']:.1f} s, "
+            f"peak {scale['peak_gb']:.2f} GB, {scale['edges']} edges"
+        )
 
 
 if __name__ == "__main__":

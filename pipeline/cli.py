@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -23,7 +22,9 @@ app = typer.Typer(help="Reproducible fake-news detection pipeline.", no_args_is_
 
 PARAMS = typer.Option(Path("params.yaml"), "--params", help="params.yaml to read.")
 DATA_ROOT = typer.Option(
-    None, "--data-root", help=f"Folder holding one subfolder per dataset (default: ${config.DATA_ROOT_ENV}, else params data_root)."
+    None,
+    "--data-root",
+    help=f"Folder holding one subfolder per dataset (default: ${config.DATA_ROOT_ENV}, else params data_root).",
 )
 
 
@@ -37,7 +38,7 @@ def _dump(obj) -> None:
 
 
 @app.command()
-def datasets(data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> None:
+def datasets(data_root: str | None = DATA_ROOT, params: Path = PARAMS) -> None:
     """List the dataset adapters, the files each needs, and whether they are under the data root."""
     root = config.data_root(config.load_params(params) if params.exists() else {}, data_root)
     typer.echo(f"data root: {root}")
@@ -45,15 +46,18 @@ def datasets(data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> Non
         adapter = registry.get(name)
         folder = root / adapter.FOLDER if adapter.FOLDER else None
         state = "(path from options)" if folder is None else ("found" if folder.exists() else "missing")
-        typer.echo(f"\n{name}  [{state}]\n  {adapter.DESCRIPTION}\n  needs: {adapter.FOLDER + '/' if adapter.FOLDER else ''}{adapter.NEEDS}")
+        typer.echo(
+            f"\n{name}  [{state}]\n  {adapter.DESCRIPTION}\n  "
+            f"needs: {adapter.FOLDER + '/' if adapter.FOLDER else ''}{adapter.NEEDS}"
+        )
 
 
 @app.command()
 def ingest(
     names: list[str] = typer.Argument(None, help="Dataset names (see `fnd datasets`)."),
     all_: bool = typer.Option(False, "--all", help="Every adapter except 'generic'."),
-    out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Write here instead of data/interim/."),
-    data_root: Optional[str] = DATA_ROOT,
+    out_dir: Path | None = typer.Option(None, "--out-dir", help="Write here instead of data/interim/."),
+    data_root: str | None = DATA_ROOT,
     params: Path = PARAMS,
 ) -> None:
     """Read raw datasets into canonical Parquet with splits and an ingest report."""
@@ -69,14 +73,15 @@ def ingest(
             report = stage.run(name, cfg, data_root, out_dir)
             typer.echo(
                 f"{name}: read {report['rows_read']}, kept {report['rows_kept']}, rejected {report['rows_rejected']} "
-                f"{report['rejected_by_reason'] or ''} in {time.perf_counter() - start:.1f}s; splits {report['label_counts']}"
+                f"{report['rejected_by_reason'] or ''} in {time.perf_counter() - start:.1f}s; "
+                f"splits {report['label_counts']}"
             )
     except USER_ERRORS as err:
         _fail(err)
 
 
 @app.command()
-def embed(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> None:
+def embed(dataset: str, data_root: str | None = DATA_ROOT, params: Path = PARAMS) -> None:
     """Encode a dataset's articles: text, image and joint text-image vectors to Parquet."""
     from stages import embed as stage
 
@@ -84,11 +89,13 @@ def embed(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PAR
         meta = stage.run(dataset, config.load_params(params), data_root)
     except USER_ERRORS as err:
         _fail(err)
-    typer.echo(f"{dataset}: {meta['rows']} rows in {meta['seconds']}s on {meta['device']}; images {meta['image_status']}")
+    typer.echo(
+        f"{dataset}: {meta['rows']} rows in {meta['seconds']}s on {meta['device']}; images {meta['image_status']}"
+    )
 
 
 @app.command()
-def semantics(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> None:
+def semantics(dataset: str, data_root: str | None = DATA_ROOT, params: Path = PARAMS) -> None:
     """Sentences, entities, AMR graphs (PENMAN) and Wikipedia evidence links per article."""
     from stages import semantics as stage
 
@@ -97,9 +104,11 @@ def semantics(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path =
     except USER_ERRORS as err:
         _fail(err)
     linking = report["entity_linking"]
-    typer.echo(f"{dataset}: {report['docs']} docs in {report['seconds']}s ({report['docs_per_s']} docs/s); "
-               f"status {report['status']}; entity names linked {linking.get('linked', 0)}/{linking.get('entity names', 0)} "
-               f"({linking['fraction_linked']})")
+    typer.echo(
+        f"{dataset}: {report['docs']} docs in {report['seconds']}s ({report['docs_per_s']} docs/s); "
+        f"status {report['status']}; entity names linked {linking.get('linked', 0)}/{linking.get('entity names', 0)} "
+        f"({linking['fraction_linked']})"
+    )
 
 
 @app.command()
@@ -124,12 +133,17 @@ def _llm_stage(dataset: str, run, params: Path) -> None:
     except USER_ERRORS as err:
         _fail(err)
     for task, counts in report["tasks"].items():
-        typer.echo(f"{dataset} {task}: {counts['requests']} requests ({counts['distinct']} distinct texts), {counts['from_cache']} from cache, "
-                   f"{counts['computed']} computed ({counts['items_per_s']} items/s), {counts['truncated']} truncated")
+        typer.echo(
+            f"{dataset} {task}: {counts['requests']} requests ({counts['distinct']} distinct texts), "
+            f"{counts['from_cache']} from cache, "
+            f"{counts['computed']} computed ({counts['items_per_s']} items/s), {counts['truncated']} truncated"
+        )
     quality = report["validation_quality"].get("veracity", {})
     if "accuracy" in quality:
-        typer.echo(f"{dataset} pseudo labels on val: accuracy {quality['accuracy']}, "
-                   f"top 5% accuracy {quality['top_5pct_accuracy']}, ECE {quality['ece_10_bins']}")
+        typer.echo(
+            f"{dataset} pseudo labels on val: accuracy {quality['accuracy']}, "
+            f"top 5% accuracy {quality['top_5pct_accuracy']}, ECE {quality['ece_10_bins']}"
+        )
 
 
 @app.command()
@@ -141,8 +155,10 @@ def intents(dataset: str, params: Path = PARAMS) -> None:
         report = stage.run(dataset, config.load_params(params))
     except USER_ERRORS as err:
         _fail(err)
-    typer.echo(f"{dataset}: {report['articles_with_all_four']} of {report['articles']} articles have all four intents, "
-               f"{report['distinct_paragraphs']} distinct paragraphs embedded")
+    typer.echo(
+        f"{dataset}: {report['articles_with_all_four']} of {report['articles']} articles have all four intents, "
+        f"{report['distinct_paragraphs']} distinct paragraphs embedded"
+    )
 
 
 @app.command("similarity-graph")
@@ -155,14 +171,16 @@ def similarity_graph(dataset: str, params: Path = PARAMS) -> None:
     except USER_ERRORS as err:
         _fail(err)
     if stats["built"]:
-        typer.echo(f"{dataset}: {stats['edges']} edges at θ={stats['theta']}, average degree {stats['average_degree']}, "
-                   f"{stats['isolated_nodes']} isolated of {stats['nodes']} nodes")
+        typer.echo(
+            f"{dataset}: {stats['edges']} edges at θ={stats['theta']}, average degree {stats['average_degree']}, "
+            f"{stats['isolated_nodes']} isolated of {stats['nodes']} nodes"
+        )
     else:
         typer.echo(f"{dataset}: similarity graph not built: {stats['reason']}")
 
 
 @app.command()
-def graphs(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PARAMS) -> None:
+def graphs(dataset: str, data_root: str | None = DATA_ROOT, params: Path = PARAMS) -> None:
     """Propagation, sentence-entity and WikiAMR graphs per article."""
     from stages import graphs as stage
 
@@ -171,8 +189,10 @@ def graphs(dataset: str, data_root: Optional[str] = DATA_ROOT, params: Path = PA
     except USER_ERRORS as err:
         _fail(err)
     for name in ("propagation", "sentence_entity", "wikiamr"):
-        typer.echo(f"{dataset} {name}: {stats[name].get('graphs', 0)} graphs, {stats[name].get('nodes', 0)} nodes, "
-                   f"{stats[name].get('edges', 0)} edges")
+        typer.echo(
+            f"{dataset} {name}: {stats[name].get('graphs', 0)} graphs, {stats[name].get('nodes', 0)} nodes, "
+            f"{stats[name].get('edges', 0)} edges"
+        )
 
 
 @app.command()
@@ -195,8 +215,11 @@ def train(
 
 
 @app.command()
-def stages(params: Path = PARAMS, out: Path = typer.Option(Path("dvc.yaml"), "--out", help="Where to write the stage graph."),
-           check: bool = typer.Option(False, "--check", help="Only say whether OUT is current; exit 1 when it is not.")) -> None:
+def stages(
+    params: Path = PARAMS,
+    out: Path = typer.Option(Path("dvc.yaml"), "--out", help="Where to write the stage graph."),
+    check: bool = typer.Option(False, "--check", help="Only say whether OUT is current; exit 1 when it is not."),
+) -> None:
     """Write dvc.yaml from params.yaml and the method registry (exact deps, one stage per applicable pair)."""
     from pipeline import stagegraph
 
@@ -218,13 +241,17 @@ def stages(params: Path = PARAMS, out: Path = typer.Option(Path("dvc.yaml"), "--
 def predict(
     method: str,
     dataset: str = typer.Argument(..., help="The dataset the method was trained on (models/<method>/<dataset>)."),
-    text: Optional[str] = typer.Option(None, "--text", help="One article's text."),
-    image: Optional[Path] = typer.Option(None, "--image", help="With --text: the article's image file."),
+    text: str | None = typer.Option(None, "--text", help="One article's text."),
+    image: Path | None = typer.Option(None, "--image", help="With --text: the article's image file."),
     title: str = typer.Option("", "--title", help="With --text: the article's title."),
-    input_file: Optional[Path] = typer.Option(None, "--input", help="A CSV or JSONL batch: text, and optionally id, title, image, lang."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write results here (.jsonl or .csv) instead of printing JSON lines."),
+    input_file: Path | None = typer.Option(
+        None, "--input", help="A CSV or JSONL batch: text, and optionally id, title, image, lang."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", help="Write results here (.jsonl or .csv) instead of printing JSON lines."
+    ),
     top_k: int = typer.Option(5, "--top-k", help="GLPN: how many nearest labelled posts to show."),
-    data_root: Optional[str] = DATA_ROOT,
+    data_root: str | None = DATA_ROOT,
     params: Path = PARAMS,
 ) -> None:
     """Score new articles with a trained METHOD: label, P(fake) and the method's explanation."""
@@ -236,7 +263,11 @@ def predict(
         _fail(ValueError(f"--output {output}: use a .csv or .jsonl file"))
     try:
         cfg = config.load_params(params)
-        items = scoring.single_item(text, str(image) if image else None, title) if text is not None else scoring.read_items(input_file)
+        items = (
+            scoring.single_item(text, str(image) if image else None, title)
+            if text is not None
+            else scoring.read_items(input_file)
+        )
         with contextlib.redirect_stdout(sys.stderr):  # encoder packages print while loading; stdout carries the results
             results = scoring.predict(method, dataset, items, cfg, config.data_root(cfg, data_root), top_k)
     except (scoring.PredictError, *USER_ERRORS) as err:
@@ -248,15 +279,25 @@ def predict(
     if output.suffix == ".csv":
         import pandas as pd
 
-        pd.DataFrame([r | {"explanation": json.dumps(r["explanation"], ensure_ascii=False),
-                           "prob_fake_by_seed": json.dumps(r["prob_fake_by_seed"])} for r in results]).to_csv(output, index=False)
+        pd.DataFrame(
+            [
+                r
+                | {
+                    "explanation": json.dumps(r["explanation"], ensure_ascii=False),
+                    "prob_fake_by_seed": json.dumps(r["prob_fake_by_seed"]),
+                }
+                for r in results
+            ]
+        ).to_csv(output, index=False)
     else:
         output.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
     typer.echo(f"{len(results)} predictions -> {output}")
 
 
 @app.command("report")
-def report_(out: Path = typer.Option(Path("reports"), help="Folder for summary.json, results.md, figures/ and sweeps/.")) -> None:
+def report_(
+    out: Path = typer.Option(Path("reports"), help="Folder for summary.json, results.md, figures/ and sweeps/."),
+) -> None:
     """Summarise every method × dataset (embedded default and reports/full/ runs) into the comparison report."""
     from stages import report as stage
 
@@ -271,8 +312,11 @@ def report_(out: Path = typer.Option(Path("reports"), help="Folder for summary.j
 @app.command()
 def gate(
     tolerance: float = typer.Option(0.001, help="Largest absolute change of any metric that still passes."),
-    skip: str = typer.Option("^(llm_intents|intent_embeddings)-|^(train|ablations)-(inside|lgcl)-", help="Regex of stages not "
-                             "re-run in CI (too slow for it: InSide's LLM intents, InSide, LGCL); they must not be stale instead."),
+    skip: str = typer.Option(
+        "^(llm_intents|intent_embeddings)-|^(train|ablations)-(inside|lgcl)-",
+        help="Regex of stages not "
+        "re-run in CI (too slow for it: InSide's LLM intents, InSide, LGCL); they must not be stale instead.",
+    ),
 ) -> None:
     """CI metrics gate: `dvc repro`, then compare every metric with the committed one (`dvc metrics diff`)."""
     from pipeline import gate as metrics_gate

@@ -29,12 +29,20 @@ def classification_metrics(y: np.ndarray, prob: np.ndarray, threshold: float = 0
         "macro_f1": float(f1_score(y, pred, labels=[0, 1], average="macro", zero_division=0)),
         "auc": float(roc_auc_score(y, prob)) if both_classes else None,
         "per_class": {
-            CLASS_NAMES[c]: {"precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c]),
-                             "support": int(support[c])}
+            CLASS_NAMES[c]: {
+                "precision": float(precision[c]),
+                "recall": float(recall[c]),
+                "f1": float(f1[c]),
+                "support": int(support[c]),
+            }
             for c in (0, 1)
         },
-        "counts": {"n": int(len(y)), "fake": int((y == 1).sum()), "real": int((y == 0).sum()),
-                   "predicted_fake": int(pred.sum())},
+        "counts": {
+            "n": int(len(y)),
+            "fake": int((y == 1).sum()),
+            "real": int((y == 0).sum()),
+            "predicted_fake": int(pred.sum()),
+        },
     }
 
 
@@ -73,7 +81,13 @@ def plot_data(predictions: pd.DataFrame) -> dict[str, pd.DataFrame]:
     first = predictions[(predictions["split"] == "test") & (predictions["seed"] == predictions["seed"].min())]
     y, prob = first["label"].to_numpy(), first["prob_fake"].to_numpy()
     if len(np.unique(y)) < 2:
-        return {"roc": pd.DataFrame(columns=["fpr", "tpr"]), "precision_recall": pd.DataFrame(columns=["recall", "precision"])}
+        return {
+            "roc": pd.DataFrame(columns=["fpr", "tpr"]),
+            "precision_recall": pd.DataFrame(columns=["recall", "precision"]),
+        }
     fpr, tpr, _ = roc_curve(y, prob)
     precision, recall, _ = precision_recall_curve(y, prob)
-    return {"roc": pd.DataFrame({"fpr": fpr, "tpr": tpr}), "precision_recall": pd.DataFrame({"recall": recall, "precision": precision})}
+    return {
+        "roc": pd.DataFrame({"fpr": fpr, "tpr": tpr}),
+        "precision_recall": pd.DataFrame({"recall": recall, "precision": precision}),
+    }

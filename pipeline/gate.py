@@ -55,8 +55,11 @@ def markdown(diff: dict, tolerance: float) -> str:
     """A table of the metrics that moved, each marked within or beyond the tolerance."""
     moved = changes(diff)
     failing = [c for c in moved if c.beyond(tolerance)]
-    lines = [f"**Metrics gate**: {compared(diff)} metrics in {len(diff)} files compared with the committed ones "
-             f"(tolerance ±{tolerance:g}); {len(moved)} moved, {len(failing)} beyond the tolerance.", ""]
+    lines = [
+        f"**Metrics gate**: {compared(diff)} metrics in {len(diff)} files compared with the committed ones "
+        f"(tolerance ±{tolerance:g}); {len(moved)} moved, {len(failing)} beyond the tolerance.",
+        "",
+    ]
     if moved:
         lines += ["| file | metric | committed | reproduced | change | verdict |", "|---|---|---|---|---|---|"]
         for c in moved:
@@ -89,7 +92,10 @@ def stale(status: dict, skipped: list[str], tracked: set[str]) -> dict[str, list
 def _run(args: list[str], capture: bool = True) -> str:
     done = subprocess.run(args, capture_output=capture, text=True)
     if done.returncode != 0:
-        raise GateError(f"`{' '.join(args[:3])} …` failed (exit {done.returncode})" + (f": {done.stderr.strip()[-2000:]}" if capture else ""))
+        raise GateError(
+            f"`{' '.join(args[:3])} …` failed (exit {done.returncode})"
+            + (f": {done.stderr.strip()[-2000:]}" if capture else "")
+        )
     return done.stdout if capture else ""
 
 
@@ -105,15 +111,23 @@ def run(tolerance: float, skip: str, dvc: str = "dvc") -> tuple[bool, str]:
     diff = json.loads(_run([dvc, "metrics", "diff", "--all", "--json"]) or "{}")
     tracked = set(_run(["git", "ls-files"]).split())
     tracked |= {parent for path in tracked for parent in _parents(path)}
-    stale_stages = stale(json.loads(_run([dvc, "status", "--json", *skipped]) or "{}") if skipped else {}, skipped, tracked)
+    stale_stages = stale(
+        json.loads(_run([dvc, "status", "--json", *skipped]) or "{}") if skipped else {}, skipped, tracked
+    )
     report = markdown(diff, tolerance)
     if skipped:
-        report += f"\n\nNot re-run (too slow for CI, pattern `{skip}`): {len(skipped)} stages; their committed metrics are kept."
+        report += (
+            f"\n\nNot re-run (too slow for CI, pattern `{skip}`): {len(skipped)} stages; "
+            "their committed metrics are kept."
+        )
     for stage, reasons in stale_stages.items():
         report += f"\n- **stale** `{stage}`: changed since its committed results: {', '.join(reasons)}"
     passed = not any(c.beyond(tolerance) for c in changes(diff)) and not stale_stages
-    report += "\n\n" + ("PASS: the pipeline reproduces the committed metrics." if passed else
-                        "FAIL: run `dvc repro`, check the new metrics, and commit dvc.lock and metrics/ deliberately.")
+    report += "\n\n" + (
+        "PASS: the pipeline reproduces the committed metrics."
+        if passed
+        else "FAIL: run `dvc repro`, check the new metrics, and commit dvc.lock and metrics/ deliberately."
+    )
     return passed, report
 
 

@@ -54,7 +54,7 @@ class MethodSpec:
     detector: str
     paper: str
     reads: tuple[str, ...]
-    kind: str = "method"                    # "method" (a paper's) or "baseline"
+    kind: str = "method"  # "method" (a paper's) or "baseline"
     needs: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     predicts: str | None = "inductive"
@@ -72,43 +72,103 @@ class MethodSpec:
 
 
 GLPN_PAPER = "GLPN-LLM: global label propagation with LLM pseudo labels for multimodal fake news detection"
-METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
-    MethodSpec("logreg", "pipeline.models.baselines:LogRegDetector", "baseline: logistic regression on the embeddings",
-               reads=("articles", "embeddings"), kind="baseline"),
-    MethodSpec("mlp", "pipeline.models.mlp:MLPDetector", "baseline: two-layer MLP on the embeddings",
-               reads=("articles", "embeddings"), kind="baseline"),
-    MethodSpec("llm_only", "pipeline.models.llm_only:LLMOnlyDetector", "baseline: the LLM's P(fake) alone",
-               reads=("articles", "embeddings", "llm"), kind="baseline", requires=("llm_prob_fake",)),
-    MethodSpec("gcn_lp", "pipeline.models.glpn:GCNLPDetector", "baseline: GLPN-LLM's GCN label propagation without the LLM",
-               reads=("articles", "embeddings", "similarity_graph"), kind="baseline", needs=("images",),
-               requires=("clip_text", "clip_image", "edge_index"), predicts="transductive"),
-    MethodSpec("glpn", "pipeline.models.glpn:GLPNDetector", GLPN_PAPER,
-               reads=("articles", "embeddings", "similarity_graph", "llm"), needs=("images",), predicts="transductive",
-               requires=("clip_text", "clip_image", "edge_index", "llm_prob_fake"),
-               top_level=("mask_rate",), sweeps=("mask_rate", "pseudo_top_p"),
-               variants={"glpn_no_mask": {"mask_rate": 0.0}, "glpn_mask01": {"mask_rate": 0.1},
-                         "glpn_mask03": {"mask_rate": 0.3}, "glpn_mask07": {"mask_rate": 0.7},
-                         "glpn_mask09": {"mask_rate": 0.9}, "glpn_no_pseudo": {"use_pseudo_labels": False},
-                         "glpn_top1": {"pseudo_top_p": 0.01}, "glpn_top10": {"pseudo_top_p": 0.10},
-                         "glpn_top25": {"pseudo_top_p": 0.25}}),
-    MethodSpec("mmfnd", "pipeline.models.mmfnd:MMFNDDetector",
-               "MMFND: multimodal fake news detection with CLIP features, PLE experts and modality attention",
-               reads=("articles", "embeddings"), needs=("images",), requires=("image", "clip_text", "clip_image"),
-               variants={"mmfnd_no_ple": {"use_ple": False}, "mmfnd_no_similarity": {"use_similarity_weighting": False},
-                         "mmfnd_no_attention": {"use_attention": False}}),
-    MethodSpec("inside", "pipeline.models.inside:InSideDetector",
-               "InSide: intent-semantic graphs with dual-level message passing and pathway alignment",
-               reads=("articles", "embeddings", "intent_embeddings", "sentence_entity_graphs"), needs=("intents",),
-               requires=("sentence_graphs", "intents"),
-               variants={"inside_no_entity": {"use_entities": False}, "inside_no_window": {"use_window": False},
-                         "inside_no_fine": {"use_fine_intents": False}, "inside_no_global": {"use_global": False},
-                         "inside_no_alignment": {"use_alignment": False}}),
-    MethodSpec("lgcl", "pipeline.models.lgcl:LGCLDetector",
-               "LGCL: LLM-guided contrastive learning on WikiAMR graphs, with a multi-view GMAE on propagation graphs",
-               reads=("articles", "embeddings", "llm", "semantics", "wikiamr_graphs", "propagation_graphs"),
-               needs=("propagation",), requires=("amr_graphs", "propagation_graphs"), predicts=None,
-               variants={"lgcl_only_lgcl": {"use_propagation": False}, "lgcl_only_prop": {"use_lgcl": False}}),
-)}
+METHODS: dict[str, MethodSpec] = {
+    spec.name: spec
+    for spec in (
+        MethodSpec(
+            "logreg",
+            "pipeline.models.baselines:LogRegDetector",
+            "baseline: logistic regression on the embeddings",
+            reads=("articles", "embeddings"),
+            kind="baseline",
+        ),
+        MethodSpec(
+            "mlp",
+            "pipeline.models.mlp:MLPDetector",
+            "baseline: two-layer MLP on the embeddings",
+            reads=("articles", "embeddings"),
+            kind="baseline",
+        ),
+        MethodSpec(
+            "llm_only",
+            "pipeline.models.llm_only:LLMOnlyDetector",
+            "baseline: the LLM's P(fake) alone",
+            reads=("articles", "embeddings", "llm"),
+            kind="baseline",
+            requires=("llm_prob_fake",),
+        ),
+        MethodSpec(
+            "gcn_lp",
+            "pipeline.models.glpn:GCNLPDetector",
+            "baseline: GLPN-LLM's GCN label propagation without the LLM",
+            reads=("articles", "embeddings", "similarity_graph"),
+            kind="baseline",
+            needs=("images",),
+            requires=("clip_text", "clip_image", "edge_index"),
+            predicts="transductive",
+        ),
+        MethodSpec(
+            "glpn",
+            "pipeline.models.glpn:GLPNDetector",
+            GLPN_PAPER,
+            reads=("articles", "embeddings", "similarity_graph", "llm"),
+            needs=("images",),
+            predicts="transductive",
+            requires=("clip_text", "clip_image", "edge_index", "llm_prob_fake"),
+            top_level=("mask_rate",),
+            sweeps=("mask_rate", "pseudo_top_p"),
+            variants={
+                "glpn_no_mask": {"mask_rate": 0.0},
+                "glpn_mask01": {"mask_rate": 0.1},
+                "glpn_mask03": {"mask_rate": 0.3},
+                "glpn_mask07": {"mask_rate": 0.7},
+                "glpn_mask09": {"mask_rate": 0.9},
+                "glpn_no_pseudo": {"use_pseudo_labels": False},
+                "glpn_top1": {"pseudo_top_p": 0.01},
+                "glpn_top10": {"pseudo_top_p": 0.10},
+                "glpn_top25": {"pseudo_top_p": 0.25},
+            },
+        ),
+        MethodSpec(
+            "mmfnd",
+            "pipeline.models.mmfnd:MMFNDDetector",
+            "MMFND: multimodal fake news detection with CLIP features, PLE experts and modality attention",
+            reads=("articles", "embeddings"),
+            needs=("images",),
+            requires=("image", "clip_text", "clip_image"),
+            variants={
+                "mmfnd_no_ple": {"use_ple": False},
+                "mmfnd_no_similarity": {"use_similarity_weighting": False},
+                "mmfnd_no_attention": {"use_attention": False},
+            },
+        ),
+        MethodSpec(
+            "inside",
+            "pipeline.models.inside:InSideDetector",
+            "InSide: intent-semantic graphs with dual-level message passing and pathway alignment",
+            reads=("articles", "embeddings", "intent_embeddings", "sentence_entity_graphs"),
+            needs=("intents",),
+            requires=("sentence_graphs", "intents"),
+            variants={
+                "inside_no_entity": {"use_entities": False},
+                "inside_no_window": {"use_window": False},
+                "inside_no_fine": {"use_fine_intents": False},
+                "inside_no_global": {"use_global": False},
+                "inside_no_alignment": {"use_alignment": False},
+            },
+        ),
+        MethodSpec(
+            "lgcl",
+            "pipeline.models.lgcl:LGCLDetector",
+            "LGCL: LLM-guided contrastive learning on WikiAMR graphs, with a multi-view GMAE on propagation graphs",
+            reads=("articles", "embeddings", "llm", "semantics", "wikiamr_graphs", "propagation_graphs"),
+            needs=("propagation",),
+            requires=("amr_graphs", "propagation_graphs"),
+            predicts=None,
+            variants={"lgcl_only_lgcl": {"use_propagation": False}, "lgcl_only_prop": {"use_lgcl": False}},
+        ),
+    )
+}
 
 # Every variant name -> its method.
 VARIANT_OF = {variant: spec.name for spec in METHODS.values() for variant in spec.variants}
@@ -118,8 +178,9 @@ def spec(name: str) -> MethodSpec:
     """The entry of a method, or of the method a variant belongs to."""
     base = VARIANT_OF.get(name, name)
     if base not in METHODS:
-        raise ParamsError(f"unknown method {name!r}; known: {', '.join(METHODS)} and their variants "
-                          f"({', '.join(VARIANT_OF)})")
+        raise ParamsError(
+            f"unknown method {name!r}; known: {', '.join(METHODS)} and their variants ({', '.join(VARIANT_OF)})"
+        )
     return METHODS[base]
 
 
@@ -132,8 +193,10 @@ def train_params(params: dict) -> dict:
     train = params.get("train") or {}
     unknown = sorted(set(train) - {"device", "seeds", "methods", "ablations"} - set(METHODS))
     if unknown:
-        raise ParamsError(f"train: unknown key(s) {', '.join(unknown)}; allowed: device, seeds, methods, ablations and one "
-                          f"section per method ({', '.join(METHODS)})")
+        raise ParamsError(
+            f"train: unknown key(s) {', '.join(unknown)}; allowed: device, seeds, methods, ablations and one "
+            f"section per method ({', '.join(METHODS)})"
+        )
     for key in ("methods", "ablations"):
         for name in train.get(key, []):
             if name not in METHODS:
@@ -151,9 +214,14 @@ def settings(name: str, params: dict):
     misplaced = sorted(set(section) & set(method.top_level))
     if misplaced:
         raise ParamsError(f"train.{method.name}.{misplaced[0]}: set the top-level key {misplaced[0]} instead")
-    values = section | (method.variants[name] if name != method.name else
-                        {key: params[key] for key in method.top_level if key in params})
-    return parse(cls, values, f"train.{method.name}" if name == method.name else f"train.{method.name} (variant {name})")
+    values = section | (
+        method.variants[name]
+        if name != method.name
+        else {key: params[key] for key in method.top_level if key in params}
+    )
+    return parse(
+        cls, values, f"train.{method.name}" if name == method.name else f"train.{method.name} (variant {name})"
+    )
 
 
 def settings_dict(name: str, params: dict) -> dict:

@@ -24,17 +24,16 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipeline.errors import FndError
 from pipeline import config
 from pipeline.device import resolve_device
+from pipeline.errors import FndError
 from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
 from pipeline.features.embed import encoder_input, load_row_images
-from pipeline.vectors import read_meta, vectors
 from pipeline.features.images import NO_IMAGE, OK
 from pipeline.methods import METHODS, MethodSpec, not_applicable, spec
 from pipeline.models.inputs import MethodInputs
-
+from pipeline.vectors import read_meta, vectors
 
 
 class PredictError(FndError):
@@ -84,8 +83,15 @@ def _items(rows: list[dict], source: str) -> pd.DataFrame:
         image = row.get("image") or None
         if image is not None and not Path(image).is_file():
             raise PredictError(f"{where} [image]: {image} does not exist")
-        clean.append({"id": str(row.get("id") or f"item-{number}"), "text": text, "title": str(row.get("title") or ""),
-                      "image_paths": [str(Path(image).resolve())] if image else [], "lang": str(row.get("lang") or "en")})
+        clean.append(
+            {
+                "id": str(row.get("id") or f"item-{number}"),
+                "text": text,
+                "title": str(row.get("title") or ""),
+                "image_paths": [str(Path(image).resolve())] if image else [],
+                "lang": str(row.get("lang") or "en"),
+            }
+        )
     items = pd.DataFrame(clean)
     repeated = items["id"][items["id"].duplicated()].tolist()
     if repeated:
@@ -97,15 +103,19 @@ def load_models(method: str, dataset: str, params: dict) -> tuple[MethodSpec, di
     method_spec = spec(method)
     if method_spec.predicts is None:
         usable = ", ".join(name for name, entry in METHODS.items() if entry.predicts)
-        raise PredictError(f"{method}: LGCL scores an article by its news propagation graph, which a new article does not "
-                           f"have; use {usable}")
+        raise PredictError(
+            f"{method}: LGCL scores an article by its news propagation graph, which a new article does not "
+            f"have; use {usable}"
+        )
     reason = not_applicable(method_spec.name, dataset, params) if dataset in params.get("datasets", {}) else None
     if reason:
         raise PredictError(f"{method} was not trained on {dataset}: {reason}")
     folder = config.model_dir(method, dataset)
     if not (folder / "model.pkl").is_file():
-        raise PredictError(f"{folder}/model.pkl: no trained {method} for {dataset}; run `dvc repro` "
-                           f"(or `fnd train {method} {dataset}`) first")
+        raise PredictError(
+            f"{folder}/model.pkl: no trained {method} for {dataset}; run `dvc repro` "
+            f"(or `fnd train {method} {dataset}`) first"
+        )
     records = json.loads((folder / "train.json").read_text())
     if "not_applicable" in records[0]:
         raise PredictError(f"{method} was not trained on {dataset}: {records[0]['not_applicable']}")
@@ -165,9 +175,11 @@ class Featuriser:
         align = CCAAlignment.fit(text[pairs], image[pairs], dim=dim)
         gap = float(np.abs(align.text(text) - vectors(self.embeddings, "clip_text")).max())
         if gap > 1e-4:
-            raise PredictError(f"{config.embeddings_path(self.dataset)}: the joint alignment refitted on its train pairs differs "
-                               f"from the stored one by up to {gap:.3g}, so new items would not share its space; "
-                               f"re-run `fnd embed {self.dataset}` with this code")
+            raise PredictError(
+                f"{config.embeddings_path(self.dataset)}: the joint alignment refitted on its train pairs differs "
+                f"from the stored one by up to {gap:.3g}, so new items would not share its space; "
+                f"re-run `fnd embed {self.dataset}` with this code"
+            )
         return align
 
     def llm(self, items: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
@@ -191,15 +203,28 @@ class Featuriser:
         from pipeline.semantics.text import load_spacy
 
         cfg, graph_cfg = self.params.get("semantics", {}), self.params.get("graphs", {}).get("sentence_entity", {})
-        kb = KnowledgeBase.load(self.root / cfg.get("kb", "wikipedia/summaries_en.json"),
-                                min_similarity=cfg.get("link_min_similarity", 0.85))
+        kb = KnowledgeBase.load(
+            self.root / cfg.get("kb", "wikipedia/summaries_en.json"),
+            min_similarity=cfg.get("link_min_similarity", 0.85),
+        )
         encoder, _ = registry.text_encoder(cfg.get("link_encoder", "minilm"), self.device)
         kb.embed_titles(encoder, progress=False)
-        table, _ = analyse_articles(items, kb, load_spacy(cfg.get("spacy_model", "en_core_web_sm")),
-                                    max_entities=cfg.get("max_entities", 32), max_chars=cfg.get("max_chars", 10_000),
-                                    amr_max_sentences=cfg.get("amr_max_sentences", 32), progress=False)
-        graphs, _ = sentence_entity_graphs(table.to_pandas(), self.text_encoder[0], window=graph_cfg.get("window", 3),
-                                           max_sentences=graph_cfg.get("max_sentences", 64), progress=False)
+        table, _ = analyse_articles(
+            items,
+            kb,
+            load_spacy(cfg.get("spacy_model", "en_core_web_sm")),
+            max_entities=cfg.get("max_entities", 32),
+            max_chars=cfg.get("max_chars", 10_000),
+            amr_max_sentences=cfg.get("amr_max_sentences", 32),
+            progress=False,
+        )
+        graphs, _ = sentence_entity_graphs(
+            table.to_pandas(),
+            self.text_encoder[0],
+            window=graph_cfg.get("window", 3),
+            max_sentences=graph_cfg.get("max_sentences", 64),
+            progress=False,
+        )
         return [graphs.get(key) for key in items["id"]]
 
     def intents(self, llm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +236,9 @@ class Featuriser:
         return np.stack([vectors(table, p) for p in PERSPECTIVES], axis=1), mask
 
 
-def predict(method: str, dataset: str, items: pd.DataFrame, params: dict, data_root: Path, top_k: int = 5) -> list[dict]:
+def predict(
+    method: str, dataset: str, items: pd.DataFrame, params: dict, data_root: Path, top_k: int = 5
+) -> list[dict]:
     """One result per item: label, mean P(fake) over the trained seeds, and the method's explanation."""
     method_spec, models = load_models(method, dataset, params)
     base, transductive = method_spec.name, method_spec.predicts == "transductive"
@@ -231,17 +258,30 @@ def predict(method: str, dataset: str, items: pd.DataFrame, params: dict, data_r
     if transductive:
         data, rows = _joined(dataset, method_spec, items, inputs, params)
     else:
-        data, rows = MethodInputs(ids=items["id"].tolist(), split=items["split"], y=items["label"], **inputs), np.arange(len(items))
+        data, rows = (
+            MethodInputs(ids=items["id"].tolist(), split=items["split"], y=items["label"], **inputs),
+            np.arange(len(items)),
+        )
     by_seed = {int(seed): np.asarray(model.predict_proba(data), dtype=float)[rows] for seed, model in models.items()}
     prob = np.mean(list(by_seed.values()), axis=0)
     explanations = _explanations(base, transductive, models, data, rows, llm, top_k)
-    return [{"id": item_id, "method": method, "trained_on": dataset, "label": "fake" if p >= 0.5 else "real",
-             "prob_fake": round(float(p), 6), "prob_fake_by_seed": {s: round(float(v[k]), 6) for s, v in by_seed.items()},
-             "explanation": explanations[k]}
-            for k, (item_id, p) in enumerate(zip(items["id"], prob))]
+    return [
+        {
+            "id": item_id,
+            "method": method,
+            "trained_on": dataset,
+            "label": "fake" if p >= 0.5 else "real",
+            "prob_fake": round(float(p), 6),
+            "prob_fake_by_seed": {s: round(float(v[k]), 6) for s, v in by_seed.items()},
+            "explanation": explanations[k],
+        }
+        for k, (item_id, p) in enumerate(zip(items["id"], prob))
+    ]
 
 
-def _joined(dataset: str, method_spec: MethodSpec, items: pd.DataFrame, inputs: dict, params: dict) -> tuple[MethodInputs, np.ndarray]:
+def _joined(
+    dataset: str, method_spec: MethodSpec, items: pd.DataFrame, inputs: dict, params: dict
+) -> tuple[MethodInputs, np.ndarray]:
     """The dataset's posts plus the new items (as test nodes), with the similarity graph over all of them."""
     from pipeline.graphs.similarity import similarity_graph
     from pipeline.train import load_inputs
@@ -258,17 +298,36 @@ def _joined(dataset: str, method_spec: MethodSpec, items: pd.DataFrame, inputs: 
         else:
             joined[name] = np.concatenate([old, new if new is not None else np.full(len(items), np.nan)])
     cfg = params.get("graphs", {}).get("similarity", {})
-    graph, _ = similarity_graph(stored.ids + items["id"].tolist(), joined["clip_text"], joined["clip_image"],
-                                theta=cfg.get("theta", 0.95), max_neighbours=cfg.get("max_neighbours"),
-                                block=cfg.get("block", 2048), progress=False)
-    data = MethodInputs(ids=stored.ids + items["id"].tolist(), split=np.concatenate([stored.split, items["split"]]),
-                        y=np.concatenate([stored.y, items["label"]]), edge_index=graph.edge_index.numpy(),
-                        edge_weight=graph.edge_weight.numpy(), substitutes=stored.substitutes, **joined)
+    graph, _ = similarity_graph(
+        stored.ids + items["id"].tolist(),
+        joined["clip_text"],
+        joined["clip_image"],
+        theta=cfg.get("theta", 0.95),
+        max_neighbours=cfg.get("max_neighbours"),
+        block=cfg.get("block", 2048),
+        progress=False,
+    )
+    data = MethodInputs(
+        ids=stored.ids + items["id"].tolist(),
+        split=np.concatenate([stored.split, items["split"]]),
+        y=np.concatenate([stored.y, items["label"]]),
+        edge_index=graph.edge_index.numpy(),
+        edge_weight=graph.edge_weight.numpy(),
+        substitutes=stored.substitutes,
+        **joined,
+    )
     return data, np.arange(len(stored), len(data))
 
 
-def _explanations(base: str, transductive: bool, models: dict, data: MethodInputs, rows: np.ndarray, llm: pd.DataFrame | None,
-                  top_k: int) -> list[dict | None]:
+def _explanations(
+    base: str,
+    transductive: bool,
+    models: dict,
+    data: MethodInputs,
+    rows: np.ndarray,
+    llm: pd.DataFrame | None,
+    top_k: int,
+) -> list[dict | None]:
     if transductive:
         return [_neighbours(data, row, top_k) for row in rows]
     if base == "mmfnd":
@@ -294,6 +353,14 @@ def _neighbours(data: MethodInputs, row: int, top_k: int) -> dict:
     edges = np.flatnonzero((src == row) & (data.split[dst] == "train"))
     edges = edges[np.argsort(-data.edge_weight[edges], kind="stable")][:top_k]
     degree = int((src == row).sum())
-    return {"similarity_edges": degree,
-            "nearest_labelled": [{"id": data.ids[dst[e]], "label": "fake" if data.y[dst[e]] == 1 else "real",
-                                  "similarity": round(float(data.edge_weight[e]), 4)} for e in edges]}
+    return {
+        "similarity_edges": degree,
+        "nearest_labelled": [
+            {
+                "id": data.ids[dst[e]],
+                "label": "fake" if data.y[dst[e]] == 1 else "real",
+                "similarity": round(float(data.edge_weight[e]), 4),
+            }
+            for e in edges
+        ],
+    }

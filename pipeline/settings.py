@@ -38,8 +38,12 @@ def check(ok: bool, key: str, value, allowed: str) -> None:
 
 
 def rate(key: str, value) -> None:
-    check(isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0, key, value,
-          "a number in [0, 1]")
+    check(
+        isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0,
+        key,
+        value,
+        "a number in [0, 1]",
+    )
 
 
 def positive(key: str, value) -> None:

@@ -17,8 +17,11 @@ from pipeline.vectors import read_meta, vectors
 
 # Which substitute lines a method's metrics name: the encoders', and those of what it reads.
 SUBSTITUTES_OF = {"llm": "llm", "intent_embeddings": "intents_llm", "semantics": "amr"}
-PER_ARTICLE_GRAPHS = {"sentence_entity_graphs": "sentence_graphs", "wikiamr_graphs": "amr_graphs",
-                      "propagation_graphs": "propagation_graphs"}
+PER_ARTICLE_GRAPHS = {
+    "sentence_entity_graphs": "sentence_graphs",
+    "wikiamr_graphs": "amr_graphs",
+    "propagation_graphs": "propagation_graphs",
+}
 
 
 class NotApplicable(Exception):
@@ -26,7 +29,11 @@ class NotApplicable(Exception):
 
 
 def _column(table, name: str) -> np.ndarray | None:
-    return None if name not in table.column_names or table.column(name).null_count == table.num_rows else vectors(table, name)
+    return (
+        None
+        if name not in table.column_names or table.column(name).null_count == table.num_rows
+        else vectors(table, name)
+    )
 
 
 def _rows(ids: list[str], table_ids: list[str], path, stage: str) -> np.ndarray:
@@ -38,7 +45,9 @@ def _rows(ids: list[str], table_ids: list[str], path, stage: str) -> np.ndarray:
     return np.array([position[key] for key in ids], dtype=np.int64)
 
 
-def load_inputs(dataset: str, reads: tuple[str, ...] | list[str], root: Path | str = ".") -> tuple[MethodInputs, pd.DataFrame]:
+def load_inputs(
+    dataset: str, reads: tuple[str, ...] | list[str], root: Path | str = "."
+) -> tuple[MethodInputs, pd.DataFrame]:
     """(MethodInputs, articles) from exactly the artifacts named in `reads` (see pipeline.methods.ARTIFACTS)."""
     path = {name: Path(root) / artifact_path(name, dataset) for name in reads}
     articles = pq.read_table(path["articles"]).to_pandas()
@@ -46,8 +55,10 @@ def load_inputs(dataset: str, reads: tuple[str, ...] | list[str], root: Path | s
     table = pq.read_table(path["embeddings"])
     rows = _rows(ids, table.column("id").to_pylist(), path["embeddings"], "embed")
     has_image = np.asarray(table.column("has_image").to_pylist(), dtype=bool)[rows]
-    inputs = {name: None if (matrix := _column(table, name)) is None else matrix[rows]
-              for name in ("text", "image", "clip_text", "clip_image")}
+    inputs = {
+        name: None if (matrix := _column(table, name)) is None else matrix[rows]
+        for name in ("text", "image", "clip_text", "clip_image")
+    }
     if not has_image.any():
         inputs["image"] = None
     inputs["has_image"] = has_image
@@ -71,8 +82,13 @@ def load_inputs(dataset: str, reads: tuple[str, ...] | list[str], root: Path | s
     for artifact, name in PER_ARTICLE_GRAPHS.items():
         if artifact in reads:
             inputs[name] = _per_article(ids, path[artifact])
-    data = MethodInputs(ids=ids, split=articles["split"].to_numpy(), y=hide_test_labels(articles["split"], articles["label"]),
-                        substitutes=substitutes, **inputs)
+    data = MethodInputs(
+        ids=ids,
+        split=articles["split"].to_numpy(),
+        y=hide_test_labels(articles["split"], articles["label"]),
+        substitutes=substitutes,
+        **inputs,
+    )
     return data, articles
 
 
@@ -117,7 +133,9 @@ def train(method: MethodSpec, data: MethodInputs, settings: dict, seed: int, dev
     model = method.detector_class()(seed=seed, device=device, **settings)
     record = model.fit(data)
     prob = np.asarray(model.predict_proba(data), dtype=float)
-    predictions = pd.DataFrame({"id": data.ids, "split": data.split, "prob_fake": prob, "pred": (prob >= 0.5).astype(int), "seed": seed})
+    predictions = pd.DataFrame(
+        {"id": data.ids, "split": data.split, "prob_fake": prob, "pred": (prob >= 0.5).astype(int), "seed": seed}
+    )
     return model, predictions, record | {"seed": seed}
 
 

@@ -74,7 +74,8 @@ def _politifact(source: Path, out: Path, rng: random.Random) -> None:
         upfd_news = {v for v in pickle.load(fh).values() if str(v).startswith("politifact")}
     for label in ("fake", "real"):
         candidates = sorted(
-            d for d in (src / "politifact_content" / label).iterdir()
+            d
+            for d in (src / "politifact_content" / label).iterdir()
             if d.name in upfd_news and (d / "news content.json").stat().st_size <= MAX_ARTICLE_BYTES
         )
         chosen = rng.sample(candidates, min(POLITIFACT_ARTICLES, len(candidates)))

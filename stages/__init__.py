@@ -47,7 +47,11 @@ def main(commands: dict, doc: str, argv: list[str] | None = None) -> None:
     with fail_clearly():
         extra = {"data_root": args.data_root} if "data_root" in inspect.signature(run).parameters else {}
         result = run(args.dataset, config.load_params(args.params), **extra)
-    print(json.dumps({key: value for key, value in result.items() if not isinstance(value, (dict, list))}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {key: value for key, value in result.items() if not isinstance(value, (dict, list))}, ensure_ascii=False
+        )
+    )
 
 
 def imported_files() -> list[str]:

@@ -4,14 +4,12 @@ data/processed/<dataset>/graphs/ and their statistics under metrics/graphs/<data
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.features import registry
-from pipeline.vectors import read_meta, vectors
 from pipeline.graphs import propagation
 from pipeline.graphs.io import save_graphs
 from pipeline.graphs.sentence_entity import sentence_entity_graphs
@@ -19,6 +17,7 @@ from pipeline.graphs.similarity import similarity_graph
 from pipeline.graphs.stats import similarity_stats
 from pipeline.graphs.wikiamr import wikiamr_graphs
 from pipeline.settings import check
+from pipeline.vectors import read_meta, vectors
 
 
 def _write_stats(dataset: str, name: str, stats: dict) -> None:
@@ -29,20 +28,30 @@ def _write_stats(dataset: str, name: str, stats: dict) -> None:
 
 def run_similarity(dataset: str, params: dict) -> dict:
     cfg = params.get("graphs", {}).get("similarity", {})
-    check(isinstance(cfg.get("theta", 0.95), (int, float)) and -1.0 <= cfg.get("theta", 0.95) <= 1.0,
-          "graphs.similarity.theta", cfg.get("theta"), "a cosine similarity in [-1, 1]")
+    check(
+        isinstance(cfg.get("theta", 0.95), (int, float)) and -1.0 <= cfg.get("theta", 0.95) <= 1.0,
+        "graphs.similarity.theta",
+        cfg.get("theta"),
+        "a cosine similarity in [-1, 1]",
+    )
     articles = pq.read_table(config.articles_path(dataset)).to_pandas()
     table = pq.read_table(config.embeddings_path(dataset))
     if table.column("id").to_pylist() != articles["id"].tolist():
-        raise ValueError(f"{config.embeddings_path(dataset)}: ids differ from {config.articles_path(dataset)}; re-run embed")
+        raise ValueError(
+            f"{config.embeddings_path(dataset)}: ids differ from {config.articles_path(dataset)}; re-run embed"
+        )
     out = config.graphs_dir(dataset) / "similarity.pt"
     if table.column("clip_text").null_count == table.num_rows:
         stats = {"built": False, "reason": read_meta(table)["joint_alignment"].get("unavailable", "no joint vectors")}
         save_graphs({}, out)
     else:
         data, (src, dst, types, _) = similarity_graph(
-            articles["id"].tolist(), vectors(table, "clip_text"), vectors(table, "clip_image"),
-            theta=cfg.get("theta", 0.95), max_neighbours=cfg.get("max_neighbours"), block=cfg.get("block", 2048),
+            articles["id"].tolist(),
+            vectors(table, "clip_text"),
+            vectors(table, "clip_image"),
+            theta=cfg.get("theta", 0.95),
+            max_neighbours=cfg.get("max_neighbours"),
+            block=cfg.get("block", 2048),
             device=resolve_device(cfg.get("device", "auto")),
         )
         save_graphs({"all": data}, out)
@@ -59,7 +68,9 @@ def run_structure(dataset: str, params: dict, data_root: str | None = None) -> d
     articles = pq.read_table(config.articles_path(dataset)).to_pandas()
     semantics = pq.read_table(config.semantics_path(dataset)).to_pandas()
     table = pq.read_table(config.embeddings_path(dataset))
-    encoder, info = registry.text_encoder(params.get("embed", {}).get("text", "minilm"), resolve_device(cfg.get("device", "auto")))
+    encoder, info = registry.text_encoder(
+        params.get("embed", {}).get("text", "minilm"), resolve_device(cfg.get("device", "auto"))
+    )
     out = config.graphs_dir(dataset)
     stats: dict = {"node_text_encoder": info.to_dict()}
 

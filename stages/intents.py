@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.features import registry
-from pipeline.vectors import read_meta
 from pipeline.features.intents import embed_intents
+from pipeline.vectors import read_meta
 
 
 def run(dataset: str, params: dict) -> dict:

@@ -18,11 +18,11 @@ import pyarrow.parquet as pq
 
 from pipeline import config
 from pipeline.device import resolve_device
-from pipeline.vectors import META_KEY
 from pipeline.llm.annotate import Annotator, assemble
 from pipeline.llm.backends import PACKAGED, PAPER_MODEL, make_backend
 from pipeline.llm.cache import ResultCache
 from pipeline.llm.quality import validation_quality
+from pipeline.vectors import META_KEY
 
 
 def tasks_for(dataset: str, cfg: dict) -> list[str]:
@@ -68,7 +68,9 @@ def provenance(cfg: dict, annotator: Annotator, tasks: list[str]) -> dict:
 
 def run(dataset: str, params: dict, progress: bool = True, backend_factory=None) -> dict:
     """Stage llm: veracity (and zero_shot where listed) -> llm.parquet."""
-    return _annotate(dataset, params, tasks_for(dataset, params.get("llm", {})), config.llm_path(dataset), progress, backend_factory)
+    return _annotate(
+        dataset, params, tasks_for(dataset, params.get("llm", {})), config.llm_path(dataset), progress, backend_factory
+    )
 
 
 def run_intents(dataset: str, params: dict, progress: bool = True, backend_factory=None) -> dict:
@@ -86,7 +88,9 @@ def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress:
     results, counts = {}, {}
     try:
         for task in tasks:
-            requests, entries, counts[task] = annotator.run_task(task, articles, progress, task_rows(task, dataset, articles, cfg))
+            requests, entries, counts[task] = annotator.run_task(
+                task, articles, progress, task_rows(task, dataset, articles, cfg)
+            )
             results[task] = (requests, entries)
     finally:
         cache.close()
@@ -96,7 +100,9 @@ def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress:
         "dataset": dataset,
         "articles": len(articles),
         "tasks": counts,
-        "nulls": {column: table[column].value_counts().to_dict() for column in table if column.endswith("_null_reason")},
+        "nulls": {
+            column: table[column].value_counts().to_dict() for column in table if column.endswith("_null_reason")
+        },
         "validation_quality": validation_quality(articles, table),
         "seconds": round(time.perf_counter() - start, 2),
     } | meta

@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.features import registry
-from pipeline.vectors import META_KEY
 from pipeline.semantics import amr
 from pipeline.semantics.analyse import analyse_articles
 from pipeline.semantics.kb import KnowledgeBase
 from pipeline.semantics.text import load_spacy
+from pipeline.vectors import META_KEY
 
 
 def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
@@ -29,19 +29,24 @@ def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     amr_setting = cfg.get("amr", "dependency")
     parser = None
     if amr_setting.startswith("amrlib:"):
-        parser = amr.AmrlibParser(amr_setting[len("amrlib:"):], device=str(device))
+        parser = amr.AmrlibParser(amr_setting[len("amrlib:") :], device=str(device))
     elif amr_setting != "dependency":
         raise ValueError(f"semantics.amr must be 'dependency' or 'amrlib:<model folder>', got {amr_setting!r}")
 
     start = time.perf_counter()
     table, report = analyse_articles(
-        articles, kb, load_spacy(cfg.get("spacy_model", "en_core_web_sm")), amr_parser=parser,
-        max_entities=cfg.get("max_entities", 32), max_chars=cfg.get("max_chars", 10_000),
-        amr_max_sentences=cfg.get("amr_max_sentences", 32), batch_size=cfg.get("batch_size", 32),
+        articles,
+        kb,
+        load_spacy(cfg.get("spacy_model", "en_core_web_sm")),
+        amr_parser=parser,
+        max_entities=cfg.get("max_entities", 32),
+        max_chars=cfg.get("max_chars", 10_000),
+        amr_max_sentences=cfg.get("amr_max_sentences", 32),
+        batch_size=cfg.get("batch_size", 32),
     )
     seconds = time.perf_counter() - start
     report |= {
-        "amr_source": amr.SUBSTITUTE if parser is None else f"amrlib {amr_setting[len('amrlib:'):]}",
+        "amr_source": amr.SUBSTITUTE if parser is None else f"amrlib {amr_setting[len('amrlib:') :]}",
         "knowledge_base": {"path": str(kb_path), "titles": len(kb.titles), "link_encoder": encoder_info.to_dict()},
     }
     out = config.semantics_path(dataset)

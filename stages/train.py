@@ -30,19 +30,25 @@ def run(method: str, dataset: str, params: dict, ablations: bool = False) -> dic
     """Trains `method` (or its variants) on `dataset`; returns each name's metrics."""
     if method not in METHODS:
         spec(method)  # raises for an unknown name
-        raise ParamsError(f"{method!r} is a variant of {spec(method).name}: run `train {spec(method).name} {dataset} --ablations`")
+        raise ParamsError(
+            f"{method!r} is a variant of {spec(method).name}: run `train {spec(method).name} {dataset} --ablations`"
+        )
     cfg = train_params(params)
     if dataset not in params.get("datasets", {}):
         raise ParamsError(f"unknown dataset {dataset!r}; params.yaml datasets: {', '.join(params.get('datasets', {}))}")
     method_spec = spec(method)
     names = list(method_spec.variants) if ablations else [method]
-    chosen = {name: dataclasses.asdict(settings(name, params)) for name in names}  # every setting checked before any work
+    # Every setting is checked before any work.
+    chosen = {name: dataclasses.asdict(settings(name, params)) for name in names}
     data, articles = load_inputs(dataset, method_spec.reads)
     device = str(resolve_device(cfg.get("device", "auto")))
     lines = substitutes(data, method_spec.reads)
-    return {name: _train_one(name, dataset, method_spec, data, articles["label"].to_numpy(), values, cfg.get("seeds", [0]), device,
-                             lines)
-            for name, values in chosen.items()}
+    return {
+        name: _train_one(
+            name, dataset, method_spec, data, articles["label"].to_numpy(), values, cfg.get("seeds", [0]), device, lines
+        )
+        for name, values in chosen.items()
+    }
 
 
 def _train_one(name, dataset, method_spec, data, labels, values, seeds, device, lines) -> dict:
@@ -54,7 +60,11 @@ def _train_one(name, dataset, method_spec, data, labels, values, seeds, device, 
             records.append(record | {"settings": values})
             models[seed] = model
     except NotApplicable as err:  # an input the dataset should have is empty (e.g. every image failed to load)
-        predictions, records, reason = [pd.DataFrame(columns=PREDICTION_COLUMNS)], [{"not_applicable": str(err)}], str(err)
+        predictions, records, reason = (
+            [pd.DataFrame(columns=PREDICTION_COLUMNS)],
+            [{"not_applicable": str(err)}],
+            str(err),
+        )
     out = config.model_dir(name, dataset)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "model.pkl", "wb") as fh:
@@ -65,8 +75,9 @@ def _train_one(name, dataset, method_spec, data, labels, values, seeds, device, 
     return _write_metrics(name, dataset, frame, records, reason, lines)
 
 
-def _write_metrics(name: str, dataset: str, predictions: pd.DataFrame, records: list[dict], reason: str | None,
-                   lines: list[str]) -> dict:
+def _write_metrics(
+    name: str, dataset: str, predictions: pd.DataFrame, records: list[dict], reason: str | None, lines: list[str]
+) -> dict:
     metrics = {"method": name, "dataset": dataset}
     plots = config.plots_dir(name, dataset)
     plots.mkdir(parents=True, exist_ok=True)
@@ -76,7 +87,9 @@ def _write_metrics(name: str, dataset: str, predictions: pd.DataFrame, records: 
     else:
         metrics |= evaluate(predictions)
         for record in records:
-            metrics["seeds"][str(record["seed"])]["selected"] = record.get("selected", {"epoch": record.get("selected_epoch")})
+            metrics["seeds"][str(record["seed"])]["selected"] = record.get(
+                "selected", {"epoch": record.get("selected_epoch")}
+            )
         metrics["substitutes"] = lines
         frames = plot_data(predictions)
     path = config.metrics_path(name, dataset)
@@ -91,8 +104,11 @@ def summary(name: str, dataset: str, metrics: dict) -> str:
     if "not_applicable" in metrics:
         return f"{name}/{dataset}: not applicable: {metrics['not_applicable']}"
     test = metrics["test"]
-    return (f"{name}/{dataset} test (mean of {len(metrics['seeds'])} seeds): accuracy {test['accuracy']:.4f} ± {test['accuracy_std']:.4f}, "
-            f"macro-F1 {test['macro_f1']:.4f}, AUC {test.get('auc', float('nan')):.4f}")
+    return (
+        f"{name}/{dataset} test (mean of {len(metrics['seeds'])} seeds): "
+        f"accuracy {test['accuracy']:.4f} ± {test['accuracy_std']:.4f}, "
+        f"macro-F1 {test['macro_f1']:.4f}, AUC {test.get('auc', float('nan')):.4f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,7 +24,9 @@ def _slice_mediaeval(dst: Path, train_posts: int, test_posts: int) -> None:
         with open(src / csv_name, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             header, rows = reader.fieldnames, list(reader)
-        rows = [r for r in rows if r["label"] == "fake"][: per_split // 2] + [r for r in rows if r["label"] == "real"][: per_split // 2]
+        rows = [r for r in rows if r["label"] == "fake"][: per_split // 2] + [r for r in rows if r["label"] == "real"][
+            : per_split // 2
+        ]
         (dst / image_dir).mkdir(parents=True, exist_ok=True)
         stems = {r["image_id"].split(",")[0].strip() for r in rows}
         for image in (src / image_dir).iterdir():
@@ -36,7 +38,15 @@ def _slice_mediaeval(dst: Path, train_posts: int, test_posts: int) -> None:
             writer.writerows(rows)
 
 
-KB_TITLES = ["Barack Obama", "Boston", "Donald Trump", "Mercury (planet)", "New York City", "Statue of Liberty", "United States"]
+KB_TITLES = [
+    "Barack Obama",
+    "Boston",
+    "Donald Trump",
+    "Mercury (planet)",
+    "New York City",
+    "Statue of Liberty",
+    "United States",
+]
 
 
 def _slice_kb(dst: Path) -> None:

@@ -29,8 +29,17 @@ from pipeline.semantics.text import load_spacy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data" / "raw"
-KB_TITLES = ("Barack Obama", "United States", "Donald Trump", "Hillary Clinton", "Democratic Party (United States)",
-             "Republican Party (United States)", "Texas", "Florida", "Medicare (United States)")
+KB_TITLES = (
+    "Barack Obama",
+    "United States",
+    "Donald Trump",
+    "Hillary Clinton",
+    "Democratic Party (United States)",
+    "Republican Party (United States)",
+    "Texas",
+    "Florida",
+    "Medicare (United States)",
+)
 
 
 def text_encoder():
@@ -55,24 +64,50 @@ def build(n_per_split: dict[str, int] | None = None) -> tuple[MethodInputs, pd.D
     amr_graphs, _, _ = wikiamr_graphs(semantics, encoder, max_path_len=3, progress=False)
     propagation, _ = upfd_graphs(DEFAULT_DATA, articles, dict(zip(articles["id"], text)))
     sentences = dict(zip(semantics["id"], semantics["sentences"]))
-    stand_in = pd.DataFrame({"id": articles["id"]} | {
-        f"intent_{p}": [(list(sentences[i]) + [articles["title"].iat[k] or ""] * 4)[j] for k, i in enumerate(articles["id"])]
-        for j, p in enumerate(("belief", "desire", "plan", "outcome"))})
+    stand_in = pd.DataFrame(
+        {"id": articles["id"]}
+        | {
+            f"intent_{p}": [
+                (list(sentences[i]) + [articles["title"].iat[k] or ""] * 4)[j] for k, i in enumerate(articles["id"])
+            ]
+            for j, p in enumerate(("belief", "desire", "plan", "outcome"))
+        }
+    )
     stand_in.loc[0, "intent_plan"] = None
     table, _ = embed_intents(stand_in, encoder, {"name": "minilm"}, progress=False)
-    intents = np.stack([np.stack([np.zeros(encoder.dim, np.float32) if v is None else np.asarray(v, np.float32)
-                                  for v in table.column(p).to_pylist()]) for p in ("belief", "desire", "plan", "outcome")], axis=1)
+    intents = np.stack(
+        [
+            np.stack(
+                [
+                    np.zeros(encoder.dim, np.float32) if v is None else np.asarray(v, np.float32)
+                    for v in table.column(p).to_pylist()
+                ]
+            )
+            for p in ("belief", "desire", "plan", "outcome")
+        ],
+        axis=1,
+    )
     ids = articles["id"].tolist()
     return MethodInputs(
-        ids=ids, split=articles["split"].to_numpy(), y=hide_test_labels(articles["split"], articles["label"]), text=text,
-        llm_prob_fake=np.linspace(0.1, 0.9, len(ids)), llm_zero_shot=np.where(np.arange(len(ids)) % 3 == 0, 1, -1),
-        sentence_graphs=[sentence_graphs.get(i) for i in ids], intents=intents,
-        intent_mask=np.stack([~np.asarray(table.column(p).is_null()) for p in ("belief", "desire", "plan", "outcome")], axis=1),
-        amr_graphs=[amr_graphs.get(i) for i in ids], propagation_graphs=[propagation.get(i) for i in ids],
+        ids=ids,
+        split=articles["split"].to_numpy(),
+        y=hide_test_labels(articles["split"], articles["label"]),
+        text=text,
+        llm_prob_fake=np.linspace(0.1, 0.9, len(ids)),
+        llm_zero_shot=np.where(np.arange(len(ids)) % 3 == 0, 1, -1),
+        sentence_graphs=[sentence_graphs.get(i) for i in ids],
+        intents=intents,
+        intent_mask=np.stack(
+            [~np.asarray(table.column(p).is_null()) for p in ("belief", "desire", "plan", "outcome")], axis=1
+        ),
+        amr_graphs=[amr_graphs.get(i) for i in ids],
+        propagation_graphs=[propagation.get(i) for i in ids],
     ), articles
 
 
-def write_artifacts(root: Path, dataset: str, data: MethodInputs, articles: pd.DataFrame, llm_provenance: dict | None = None) -> None:
+def write_artifacts(
+    root: Path, dataset: str, data: MethodInputs, articles: pd.DataFrame, llm_provenance: dict | None = None
+) -> None:
     """`data` as the artifacts the stages would have written under `root` (pipeline.methods.ARTIFACTS),
     so that train stages can run on it: articles, embeddings (text only), llm, intent vectors,
     semantics (provenance only), an empty similarity graph and the three per-article graph files."""
@@ -93,18 +128,42 @@ def write_artifacts(root: Path, dataset: str, data: MethodInputs, articles: pd.D
 
     n, ids = len(data), data.ids
     articles[["id", "split", "label", "text", "title"]].to_parquet(path("articles"), index=False)
-    pq.write_table(with_meta(pa.table({"id": ids, "has_image": [False] * n, "text": vector_column(list(data.text), data.text.shape[1]),
-                                       **{c: vector_column([None] * n, 4) for c in ("image", "clip_text", "clip_image")}}),
-                             {"substitutes": ["text encoder all-MiniLM-L6-v2 stands in for BERT"]}), path("embeddings"))
+    pq.write_table(
+        with_meta(
+            pa.table(
+                {
+                    "id": ids,
+                    "has_image": [False] * n,
+                    "text": vector_column(list(data.text), data.text.shape[1]),
+                    **{c: vector_column([None] * n, 4) for c in ("image", "clip_text", "clip_image")},
+                }
+            ),
+            {"substitutes": ["text encoder all-MiniLM-L6-v2 stands in for BERT"]},
+        ),
+        path("embeddings"),
+    )
     provenance = llm_provenance or {}
-    pq.write_table(with_meta(pa.table({"id": ids, "veracity_prob_fake": data.llm_prob_fake, "zero_shot_label": data.llm_zero_shot}),
-                             provenance), path("llm"))
-    intents = {"id": ids} | {p: vector_column([v if m else None for v, m in zip(data.intents[:, k], data.intent_mask[:, k])],
-                                                 data.intents.shape[2])
-                             for k, p in enumerate(("belief", "desire", "plan", "outcome"))}
+    pq.write_table(
+        with_meta(
+            pa.table({"id": ids, "veracity_prob_fake": data.llm_prob_fake, "zero_shot_label": data.llm_zero_shot}),
+            provenance,
+        ),
+        path("llm"),
+    )
+    intents = {"id": ids} | {
+        p: vector_column(
+            [v if m else None for v, m in zip(data.intents[:, k], data.intent_mask[:, k])], data.intents.shape[2]
+        )
+        for k, p in enumerate(("belief", "desire", "plan", "outcome"))
+    }
     pq.write_table(with_meta(pa.table(intents), {"llm": provenance}), path("intent_embeddings"))
-    pq.write_table(with_meta(pa.table({"id": ids}), {"amr_source": "dependency parse (substitute for amrlib)"}), path("semantics"))
+    pq.write_table(
+        with_meta(pa.table({"id": ids}), {"amr_source": "dependency parse (substitute for amrlib)"}), path("semantics")
+    )
     save_graphs({}, path("similarity_graph"))  # what the similarity stage writes for a dataset without images
-    for name, graphs in (("sentence_entity_graphs", data.sentence_graphs), ("wikiamr_graphs", data.amr_graphs),
-                         ("propagation_graphs", data.propagation_graphs)):
+    for name, graphs in (
+        ("sentence_entity_graphs", data.sentence_graphs),
+        ("wikiamr_graphs", data.amr_graphs),
+        ("propagation_graphs", data.propagation_graphs),
+    ):
         save_graphs({key: g for key, g in zip(ids, graphs) if g is not None}, path(name))

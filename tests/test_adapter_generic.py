@@ -49,7 +49,9 @@ def write_jsonl(path, rows):
 
 
 def run(root, path, columns=COLUMNS, labels=LABELS, **options):
-    return ingest("my_data", root, {"adapter": "generic", "path": str(path), "columns": columns, "labels": labels, **options})
+    return ingest(
+        "my_data", root, {"adapter": "generic", "path": str(path), "columns": columns, "labels": labels, **options}
+    )
 
 
 # ---------------------------------------------------------------- good input
@@ -176,7 +178,7 @@ def test_empty_whitespace_text_and_empty_id(tmp_path):
 
 def test_non_utf8_bytes(tmp_path):
     path = write_csv(tmp_path / "claims.csv", liar_rows())
-    data = path.read_bytes().replace("Annies List".encode(), "Ann\xe9es List".encode("latin-1"))
+    data = path.read_bytes().replace(b"Annies List", "Ann\xe9es List".encode("latin-1"))
     path.write_bytes(data)
     df, report = run(tmp_path, path)
     assert len(df) == 26

@@ -32,11 +32,21 @@ def test_six_way_label_and_metadata_kept(liar):
     rows = df.set_index("id")
     six = rows["extra"].map(lambda e: json.loads(e)["label_6way"])
     assert set(six) == {"false", "pants-fire", "barely-true", "half-true", "mostly-true", "true"}
-    for label_6way, binary in {"false": 1, "pants-fire": 1, "barely-true": 1, "half-true": 0, "mostly-true": 0, "true": 0}.items():
+    for label_6way, binary in {
+        "false": 1,
+        "pants-fire": 1,
+        "barely-true": 1,
+        "half-true": 0,
+        "mostly-true": 0,
+        "true": 0,
+    }.items():
         assert set(rows.loc[six == label_6way, "label"]) == {binary}
     obama = rows.loc["324"]
     assert obama["user_id"] == "barack-obama" and obama["lang"] == "en" and obama["label"] == 0
-    assert obama["text"] == 'Hillary Clinton agrees with John McCain "by voting to give George Bush the benefit of the doubt on Iran."'
+    assert (
+        obama["text"]
+        == 'Hillary Clinton agrees with John McCain "by voting to give George Bush the benefit of the doubt on Iran."'
+    )
     extra = json.loads(obama["extra"])
     assert extra["party"] == "democrat" and extra["state"] == "Illinois" and extra["context"] == "Denver"
     assert extra["subjects"] == ["foreign-policy"] and extra["credit_history"]["half_true_count"] == 160

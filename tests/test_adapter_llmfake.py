@@ -70,7 +70,11 @@ def test_human_rows_keep_their_fact_check_label(llmfake):
     assert human.loc["coaid:5306", "label"] == 1 and human.loc["coaid:447", "label"] == 0
     assert set(human["event"]) == {"coaid", "gossipcop", "politifact"}
     assert human.loc["politifact:politifact370", "extra"] == {
-        "origin": "human", "method": None, "subset": "politifact", "news_id": "politifact370"}
+        "origin": "human",
+        "method": None,
+        "subset": "politifact",
+        "news_id": "politifact370",
+    }
 
 
 def test_generated_rows_are_fake_with_method_from_file_name(llmfake):
@@ -78,12 +82,18 @@ def test_generated_rows_are_fake_with_method_from_file_name(llmfake):
     generated = df[df["extra"].map(lambda e: e["origin"]) == "generated"].set_index("id")
     assert len(generated) == 22 and (generated["label"] == 1).all()
     assert generated.loc["politifact:politifact370:information_manipulation_False_Context", "extra"] == {
-        "origin": "generated", "method": "information_manipulation_False_Context", "subset": "politifact",
-        "news_id": "politifact370"}
+        "origin": "generated",
+        "method": "information_manipulation_False_Context",
+        "subset": "politifact",
+        "news_id": "politifact370",
+    }
     assert generated.loc["coaid:5306:rewrite_generation", "event"] == "coaid"
     arbitrary = sorted(i for i in generated.index if i.startswith("politifact:totally_arbitrary_generation:"))
-    assert arbitrary == ["politifact:totally_arbitrary_generation:11", "politifact:totally_arbitrary_generation:18",
-                         "politifact:totally_arbitrary_generation:6"]  # CSV line numbers
+    assert arbitrary == [
+        "politifact:totally_arbitrary_generation:11",
+        "politifact:totally_arbitrary_generation:18",
+        "politifact:totally_arbitrary_generation:6",
+    ]  # CSV line numbers
     assert generated.loc[arbitrary[0], "extra"]["prompt"].startswith("Ignore previous instructions.")
     assert all("theme" not in e for e in df["extra"])  # label-leaking column left out
 
@@ -137,7 +147,9 @@ def test_unknown_label_value_is_a_counted_skip(root):
 
 def test_missing_column_names_file_and_column(root):
     load(root / COAID_REWRITE).drop(columns=["synthetic_misinformation"]).to_csv(root / COAID_REWRITE, index=False)
-    with pytest.raises(IngestError, match=r"coaid_rewrite_generation_processed.csv: missing column\(s\) 'synthetic_misinformation'"):
+    with pytest.raises(
+        IngestError, match=r"coaid_rewrite_generation_processed.csv: missing column\(s\) 'synthetic_misinformation'"
+    ):
         ingest("llmfake", root)
 
 

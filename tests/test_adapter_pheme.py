@@ -80,8 +80,11 @@ def test_tweet_fields(pheme):
     assert row["timestamp"] == pd.Timestamp("2014-10-12 19:03:26", tz="UTC")  # Sun Oct 12 19:03:26 +0000 2014
     assert row["text"].startswith("Good news: The rumours that Michael Essien has contracted")
     assert list(row["image_paths"]) == []
-    assert row["extra"] == {"veracity": "false", "rumour_file": "rumours",
-                            "media_urls": ["https://pbs.twimg.com/media/BzxMWlXCcAAk2nu.jpg"]}
+    assert row["extra"] == {
+        "veracity": "false",
+        "rumour_file": "rumours",
+        "media_urls": ["https://pbs.twimg.com/media/BzxMWlXCcAAk2nu.jpg"],
+    }
     assert set(df["event"]) == {"germanwings-crash", "ebola-essien"}
     assert (df["extra"].map(lambda e: len(e["media_urls"])) > 0).sum() == 5
 
@@ -112,7 +115,8 @@ def test_tweet_without_thread_label_uses_the_file(root):
     labels = df.set_index("id")["label"]
     assert labels["580320995266936832"] == 1 and labels["581245152158728192"] == 0
     assert df.set_index("id").loc["580320995266936832", "extra"] == json.dumps(
-        {"media_urls": [], "rumour_file": "rumours", "veracity": None}, sort_keys=True)
+        {"media_urls": [], "rumour_file": "rumours", "veracity": None}, sort_keys=True
+    )
     _, report = ingest("pheme", root, {"mapping": "veracity"})
     assert report.rejected["label excluded by mapping (rumour)"] == 1
     assert report.rejected["label excluded by mapping (non-rumour)"] == 3
@@ -139,6 +143,7 @@ def test_empty_text_duplicate_and_id_less_tweets(root):
         tweets[0]["text"] = "   "
         tweets.append(dict(tweets[1]))  # the same source tweet twice
         tweets.append({"text": "no id"})
+
     edit_tweets(root / GW_NON_RUMOURS, change)
     df, report = ingest("pheme", root)
     assert report.rows_read == 13

@@ -21,12 +21,35 @@ from pipeline.data.schema import IngestError, IngestReport
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CONTENT = "fakenewsnet/politifact_content"
-FAKE = {"politifact13589", "politifact14293", "politifact14947", "politifact15096", "politifact15429",
-        "politifact15532", "politifact15534"}
-REAL = {"politifact12627", "politifact212", "politifact2208", "politifact2298", "politifact245",
-        "politifact5276", "politifact8557", "politifact9107"}
-IN_UPFD = {"politifact14947", "politifact15096", "politifact15532", "politifact15534",
-           "politifact12627", "politifact245", "politifact8557", "politifact2298"}
+FAKE = {
+    "politifact13589",
+    "politifact14293",
+    "politifact14947",
+    "politifact15096",
+    "politifact15429",
+    "politifact15532",
+    "politifact15534",
+}
+REAL = {
+    "politifact12627",
+    "politifact212",
+    "politifact2208",
+    "politifact2298",
+    "politifact245",
+    "politifact5276",
+    "politifact8557",
+    "politifact9107",
+}
+IN_UPFD = {
+    "politifact14947",
+    "politifact15096",
+    "politifact15532",
+    "politifact15534",
+    "politifact12627",
+    "politifact245",
+    "politifact8557",
+    "politifact2298",
+}
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +115,9 @@ def test_chronological_splits(politifact):
     assert df["id"].is_unique  # each article in exactly one split
     timed = df[df["timestamp"].notna()]
     assert timed.loc[timed["timestamp"].idxmax(), "id"] == "politifact14947"
-    assert (timed.loc[timed["split"] == "test", "timestamp"].min() >= timed.loc[timed["split"] != "test", "timestamp"].max())
+    assert (
+        timed.loc[timed["split"] == "test", "timestamp"].min() >= timed.loc[timed["split"] != "test", "timestamp"].max()
+    )
 
 
 def test_malformed_json_is_a_counted_skip(root):
@@ -151,5 +176,7 @@ def test_upfd_only_keeps_the_articles_with_a_propagation_graph():
     kept = {row["id"] for row in rows if row["text"]}
     assert kept == IN_UPFD
     skipped = report.rejected["no UPFD propagation graph (option upfd_only)"]
-    assert skipped == len(politifact_adapter.read(FIXTURES, {}, IngestReport(dataset="politifact", source=""))) - len(rows)
+    assert skipped == len(politifact_adapter.read(FIXTURES, {}, IngestReport(dataset="politifact", source=""))) - len(
+        rows
+    )
     assert skipped > 0

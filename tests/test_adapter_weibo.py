@@ -37,7 +37,13 @@ def test_official_splits_and_validation_ids(weibo):
     assert report.split_method == "official test split; official validation split"
     ids = {s: set(df.loc[df["split"] == s, "id"]) for s in ("train", "val", "test")}
     assert not (ids["train"] & ids["val"]) and not (ids["train"] & ids["test"]) and not (ids["val"] & ids["test"])
-    assert ids["val"] == {"3553661986467439", "3511592958286097", "3882404240219603", "3900281836091121", "3929701917251857"}
+    assert ids["val"] == {
+        "3553661986467439",
+        "3511592958286097",
+        "3882404240219603",
+        "3900281836091121",
+        "3929701917251857",
+    }
     assert "3708671865257353" in ids["test"]  # in validate_id.pickle but an official test post: stays test
 
 
@@ -53,7 +59,9 @@ def test_images(weibo):
     df, report = weibo
     paths = df.set_index("id")["image_paths"]
     assert list(paths["3830363103253576"]) == ["weibo/rumor_images/3eacda48jw1er1c8fqye2j20by06mt8q.jpg"]
-    assert list(paths["3913512630314462"]) == ["weibo/nonrumor_images/644471aegw1eyehmrn04wj20c806fgll.jpg"]  # 1 of 9 URLs
+    assert list(paths["3913512630314462"]) == [
+        "weibo/nonrumor_images/644471aegw1eyehmrn04wj20c806fgll.jpg"
+    ]  # 1 of 9 URLs
     for p in df["image_paths"].explode().dropna():
         assert (FIXTURES / p).is_file()
     assert (df["image_paths"].map(len) > 0).sum() == 5

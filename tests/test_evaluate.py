@@ -28,7 +28,12 @@ def test_classification_metrics_match_sklearn(scored):
     assert m["per_class"]["fake"]["precision"] == pytest.approx(precision_score(y, pred, pos_label=1))
     assert m["per_class"]["real"]["recall"] == pytest.approx(recall_score(y, pred, pos_label=0))
     assert m["per_class"]["fake"]["support"] == int(y.sum())
-    assert m["counts"] == {"n": 200, "fake": int(y.sum()), "real": int(200 - y.sum()), "predicted_fake": int(pred.sum())}
+    assert m["counts"] == {
+        "n": 200,
+        "fake": int(y.sum()),
+        "real": int(200 - y.sum()),
+        "predicted_fake": int(pred.sum()),
+    }
 
 
 def test_single_class_has_no_auc():
@@ -40,8 +45,11 @@ def test_evaluate_headline_is_the_mean_over_seeds_with_each_seed_under_its_seed(
     y, prob = scored
     frames = []
     for seed, shift in ((0, 0.0), (1, 0.25)):
-        frames.append(pd.DataFrame({"id": range(200), "split": "test", "label": y,
-                                    "prob_fake": np.clip(prob + shift, 0, 1), "seed": seed}))
+        frames.append(
+            pd.DataFrame(
+                {"id": range(200), "split": "test", "label": y, "prob_fake": np.clip(prob + shift, 0, 1), "seed": seed}
+            )
+        )
     result = evaluate(pd.concat(frames))
     accs = [classification_metrics(y, np.clip(prob + s, 0, 1))["accuracy"] for s in (0.0, 0.25)]
     assert accs[0] != accs[1]

@@ -15,8 +15,11 @@ DIFF = {
 
 def test_only_moved_metrics_are_listed_and_judged_by_the_tolerance():
     moved = {(c.path, c.metric): c for c in changes(DIFF)}
-    assert set(moved) == {("metrics/glpn/mediaeval2016.json", "test.accuracy"), ("metrics/mlp/politifact.json", "test.macro_f1"),
-                          ("metrics/new/politifact.json", "test.accuracy")}
+    assert set(moved) == {
+        ("metrics/glpn/mediaeval2016.json", "test.accuracy"),
+        ("metrics/mlp/politifact.json", "test.macro_f1"),
+        ("metrics/new/politifact.json", "test.accuracy"),
+    }
     assert not moved["metrics/glpn/mediaeval2016.json", "test.accuracy"].beyond(0.001)
     assert moved["metrics/mlp/politifact.json", "test.macro_f1"].beyond(0.001)
     assert not moved["metrics/mlp/politifact.json", "test.macro_f1"].beyond(0.02)
@@ -33,8 +36,13 @@ def test_markdown_table_counts_and_marks_each_change():
 def test_stale_counts_source_params_and_command_but_not_outputs_of_other_stages():
     status = {
         "train@inside-politifact": [
-            {"changed deps": {"pipeline/models": "modified", "data/processed/politifact/llm.parquet": "modified",
-                              "params.yaml": {"train.inside": "modified"}}},
+            {
+                "changed deps": {
+                    "pipeline/models": "modified",
+                    "data/processed/politifact/llm.parquet": "modified",
+                    "params.yaml": {"train.inside": "modified"},
+                }
+            },
             {"changed outs": {"models/inside/politifact": "deleted"}},
             "changed command",
         ],
@@ -42,4 +50,6 @@ def test_stale_counts_source_params_and_command_but_not_outputs_of_other_stages(
     }
     tracked = {"pipeline/models", "params.yaml"}
     result = stale(status, ["train@inside-politifact", "train@inside-mediaeval2016"], tracked)
-    assert result == {"train@inside-politifact": ["pipeline/models (modified)", "param train.inside (modified)", "its command"]}
+    assert result == {
+        "train@inside-politifact": ["pipeline/models (modified)", "param train.inside (modified)", "its command"]
+    }

@@ -38,8 +38,15 @@ def synthetic_inputs(n: int = 60, seed: int = 0) -> MethodInputs:
     llm = rng.uniform(0, 1, n)
     llm[rng.choice(n, n // 10, replace=False)] = np.nan
     return MethodInputs(
-        ids=[str(i) for i in range(n)], split=split, y=y, text=unit(8), clip_text=unit(8), clip_image=unit(8),
-        edge_index=edge_index, edge_weight=rng.uniform(0.95, 1.0, edge_index.shape[1]).astype(np.float32), llm_prob_fake=llm,
+        ids=[str(i) for i in range(n)],
+        split=split,
+        y=y,
+        text=unit(8),
+        clip_text=unit(8),
+        clip_image=unit(8),
+        edge_index=edge_index,
+        edge_weight=rng.uniform(0.95, 1.0, edge_index.shape[1]).astype(np.float32),
+        llm_prob_fake=llm,
     )
 
 
@@ -168,8 +175,8 @@ def mediaeval_inputs() -> MethodInputs:
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from pipeline.vectors import vectors
     from pipeline.graphs.similarity import similarity_graph
+    from pipeline.vectors import vectors
 
     articles = pd.read_parquet(ARTICLES)
     table = pq.read_table(EMBEDDINGS)
@@ -181,10 +188,17 @@ def mediaeval_inputs() -> MethodInputs:
     synthetic_llm_prob_fake = np.clip(0.25 + 0.5 * labels + rng.normal(0, 0.25, len(labels)), 0, 1)
     synthetic_llm_prob_fake[rng.random(len(labels)) < 0.1] = np.nan
     return MethodInputs(
-        ids=list(articles["id"]), split=articles["split"].to_numpy(), y=hide_test_labels(articles["split"], labels),
-        text=vectors(table, "text")[rows], image=vectors(table, "image")[rows], clip_text=clip_text, clip_image=clip_image,
+        ids=list(articles["id"]),
+        split=articles["split"].to_numpy(),
+        y=hide_test_labels(articles["split"], labels),
+        text=vectors(table, "text")[rows],
+        image=vectors(table, "image")[rows],
+        clip_text=clip_text,
+        clip_image=clip_image,
         has_image=np.asarray(table.column("has_image").to_pylist(), dtype=bool)[rows],
-        edge_index=graph.edge_index.numpy(), edge_weight=graph.edge_weight.numpy(), llm_prob_fake=synthetic_llm_prob_fake,
+        edge_index=graph.edge_index.numpy(),
+        edge_weight=graph.edge_weight.numpy(),
+        llm_prob_fake=synthetic_llm_prob_fake,
     )
 
 

@@ -119,7 +119,17 @@ def test_structure_hand_checked(upfd):
     g = upfd[0]["politifact4588"]
     assert g.num_nodes == 12
     assert sorted(map(tuple, g.edge_index.T.tolist())) == [
-        (0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (0, 6), (3, 7), (3, 8), (6, 9), (9, 10), (9, 11)
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (0, 4),
+        (0, 5),
+        (0, 6),
+        (3, 7),
+        (3, 8),
+        (6, 9),
+        (9, 10),
+        (9, 11),
     ]
     structure = torch.expm1(g.x[:, DIM:]).round().long()
     assert g.depth.tolist() == structure[:, 0].tolist() == [0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3]

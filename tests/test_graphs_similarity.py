@@ -7,9 +7,9 @@ import pytest
 
 from pipeline.data.ingest import ingest
 from pipeline.features.embed import embed_articles
-from pipeline.vectors import vectors
 from pipeline.graphs.similarity import SIM_TYPES, cap_neighbours, dense_edges, similarity_edges, similarity_graph
 from pipeline.graphs.stats import similarity_stats
+from pipeline.vectors import vectors
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,13 @@ def test_each_type_against_its_own_brute_force(real):
     src, dst, types, _ = similarity_edges(text, image, theta=theta, block=25, progress=False)
     norms = np.sqrt((text**2).sum(1) + (image**2).sum(1))
     concat = np.hstack([text, image]) / norms[:, None]
-    brute = {"concat": concat @ concat.T, "image_text": image @ text.T, "text_image": text @ image.T,
-             "image_image": image @ image.T, "text_text": text @ text.T}
+    brute = {
+        "concat": concat @ concat.T,
+        "image_text": image @ text.T,
+        "text_image": text @ image.T,
+        "image_image": image @ image.T,
+        "text_text": text @ text.T,
+    }
     upper = np.triu(np.ones((len(text), len(text)), bool), k=1)
     for bit, name in enumerate(SIM_TYPES):
         expected = set(zip(*np.nonzero((brute[name] > theta) & upper)))
@@ -80,7 +85,9 @@ def test_neighbour_cap_keeps_the_strongest():
 
 def test_graph_and_statistics(real):
     df, text, image = real
-    data, (src, dst, types, score) = similarity_graph(df["id"].tolist(), text, image, theta=0.6, block=50, progress=False)
+    data, (src, dst, types, score) = similarity_graph(
+        df["id"].tolist(), text, image, theta=0.6, block=50, progress=False
+    )
     assert data.num_nodes == len(df) and data.edge_index.shape[1] == 2 * len(src)
     assert data.edge_types.shape == (2 * len(src), 5) and data.node_ids[0] == df["id"].iloc[0]
     labels = df["label"].to_numpy()

@@ -30,8 +30,19 @@ def encoder():
 def semantics(encoder):
     df, _ = ingest("politifact", Path(__file__).parent / "fixtures")
     entries = json.loads((ROOT / "data/raw/wikipedia/summaries_en.json").read_text(encoding="utf-8"))
-    kb = KnowledgeBase({t: entries[t] for t in ("Barack Obama", "United States", "Donald Trump", "Hillary Clinton",
-                                                 "Democratic Party (United States)") if t in entries})
+    kb = KnowledgeBase(
+        {
+            t: entries[t]
+            for t in (
+                "Barack Obama",
+                "United States",
+                "Donald Trump",
+                "Hillary Clinton",
+                "Democratic Party (United States)",
+            )
+            if t in entries
+        }
+    )
     table, _ = analyse_articles(df.iloc[:6], kb, load_spacy(), max_chars=3000, amr_max_sentences=8, progress=False)
     return table.to_pandas()
 
@@ -55,7 +66,9 @@ def test_sentence_entity_graph_structure(semantics, encoder):
 
 def test_wikiamr_graph_edges_and_relation_paths(semantics, encoder):
     graphs, relations, report = wikiamr_graphs(semantics, encoder, max_path_len=3, progress=False)
-    assert relations == relation_vocabulary(semantics) and all(r.endswith("-of") for r in relations[len(relations) // 2:])
+    assert relations == relation_vocabulary(semantics) and all(
+        r.endswith("-of") for r in relations[len(relations) // 2 :]
+    )
     assert report["evidence_nodes"] >= 1  # the fixture mentions Obama, Trump or Clinton
     for row in semantics.itertuples():
         g = graphs[row.id]
@@ -69,8 +82,12 @@ def test_wikiamr_graph_edges_and_relation_paths(semantics, encoder):
             graph.add_edge(s, d)
             labelled.setdefault((s, d), set()).add(relations.index(e["role"]))
             labelled.setdefault((d, s), set()).add(relations.index(e["role"] + "-of"))
-        expected = {(s, d): length for s, targets in nx.all_pairs_shortest_path_length(graph, cutoff=3)
-                    for d, length in targets.items() if s != d}
+        expected = {
+            (s, d): length
+            for s, targets in nx.all_pairs_shortest_path_length(graph, cutoff=3)
+            for d, length in targets.items()
+            if s != d
+        }
         pairs = list(zip(*g.path_pairs.tolist()))
         assert dict(zip(pairs, g.path_length.tolist())) == expected
         for (s, d), rels in zip(pairs, g.path_relations.tolist()):

@@ -14,13 +14,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.vectors import META_KEY
 from pipeline.features.intents import PERSPECTIVES, embed_intents
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
 from pipeline.llm.backends import PAPER_MODEL
-from pipeline.models.inside import COARSE, ENTITY, FINE, N_COARSE, Batch, DualLevelLayer, InSide, InSideDetector
 from pipeline.methods import METHODS
+from pipeline.models.inside import COARSE, ENTITY, FINE, N_COARSE, Batch, DualLevelLayer, InSide, InSideDetector
 from pipeline.train import load_inputs, substitutes, train
+from pipeline.vectors import META_KEY
 
 SMALL = dict(hidden=32, depth=2, fine_per_coarse=3, pseudo_nodes=2)
 
@@ -35,7 +35,15 @@ def data(graph_data):
 
 def batch(data, rows=None, fine=3, **flags):
     rows = np.arange(len(data)) if rows is None else rows
-    return Batch(data, rows, fine, flags.get("use_entities", True), flags.get("use_window", True), flags.get("use_fine", True), "cpu")
+    return Batch(
+        data,
+        rows,
+        fine,
+        flags.get("use_entities", True),
+        flags.get("use_window", True),
+        flags.get("use_fine", True),
+        "cpu",
+    )
 
 
 def test_batch_holds_both_graphs_of_every_article(data):
@@ -127,7 +135,9 @@ def test_detector_fits_and_predicts_every_article(data):
     assert record["epochs_run"] == 3 and record["missing_intent_paragraphs"] == 1
     prob = detector.predict_proba(data)
     assert prob.shape == (len(data),) and ((prob >= 0) & (prob <= 1)).all()
-    assert np.array_equal(prob, pickle.loads(pickle.dumps(detector)).predict_proba(data))  # as the train stage stores it
+    assert np.array_equal(
+        prob, pickle.loads(pickle.dumps(detector)).predict_proba(data)
+    )  # as the train stage stores it
 
 
 def test_detector_explains_what_it_lacks(data):
@@ -146,14 +156,24 @@ def test_intent_table_encodes_each_paragraph_once_and_keeps_nulls():
             self.seen += list(texts)
             return np.array([[len(t), 1.0, 0.0] for t in texts], np.float32)
 
-    llm = pd.DataFrame({"id": ["a", "b"], "intent_belief": ["x", "x"], "intent_desire": ["yy", None],
-                        "intent_plan": [None, "  "], "intent_outcome": ["zzz", "x"]})
+    llm = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "intent_belief": ["x", "x"],
+            "intent_desire": ["yy", None],
+            "intent_plan": [None, "  "],
+            "intent_outcome": ["zzz", "x"],
+        }
+    )
     encoder = CountingEncoder()
     table, report = embed_intents(llm, encoder, {"name": "counting"}, progress=False)
     assert sorted(encoder.seen) == ["x", "yy", "zzz"]
     assert table.column("desire").to_pylist()[1] is None and table.column("plan").null_count == 2
     assert table.column("outcome").to_pylist()[0] == [3.0, 1.0, 0.0]
-    assert report["missing"] == {"belief": 0, "desire": 1, "plan": 2, "outcome": 0} and report["articles_with_all_four"] == 0
+    assert (
+        report["missing"] == {"belief": 0, "desire": 1, "plan": 2, "outcome": 0}
+        and report["articles_with_all_four"] == 0
+    )
     assert list(PERSPECTIVES) == [c for c in table.column_names if c != "id"]
 
 
@@ -163,10 +183,16 @@ def test_record_names_the_llm_that_wrote_the_intents(data, tmp_path):
     import graph_inputs
 
     provenance = {"model": "smollm2-135m", "backend": "transformers", "substitute_for": PAPER_MODEL}
-    articles = pd.DataFrame({"id": data.ids, "split": data.split, "label": np.where(data.y < 0, 1, data.y), "text": "t", "title": ""})
+    articles = pd.DataFrame(
+        {"id": data.ids, "split": data.split, "label": np.where(data.y < 0, 1, data.y), "text": "t", "title": ""}
+    )
     graph_inputs.write_artifacts(tmp_path, "pf", data, articles, llm_provenance=provenance)
-    pq.write_table(pq.read_table(tmp_path / "data/processed/pf/llm.parquet").replace_schema_metadata(
-        {META_KEY: json.dumps({"model": "other", "backend": "b", "substitute_for": "x"}).encode()}), tmp_path / "data/processed/pf/llm.parquet")
+    pq.write_table(
+        pq.read_table(tmp_path / "data/processed/pf/llm.parquet").replace_schema_metadata(
+            {META_KEY: json.dumps({"model": "other", "backend": "b", "substitute_for": "x"}).encode()}
+        ),
+        tmp_path / "data/processed/pf/llm.parquet",
+    )
     loaded, _ = load_inputs("pf", METHODS["inside"].reads, root=tmp_path)
     line = f"LLM smollm2-135m (transformers) stands in for {PAPER_MODEL}"
     assert substitutes(loaded, METHODS["inside"].reads) == ["text encoder all-MiniLM-L6-v2 stands in for BERT", line]

@@ -13,7 +13,15 @@ import torch
 from torch_geometric.data import Batch as GraphBatch
 from torch_geometric.data import Data
 
-from pipeline.models.lgcl import AMRBatch, LGCLDetector, LGCLEncoder, MultiViewGMAE, contrastive_targets, llm_classes, sce
+from pipeline.models.lgcl import (
+    AMRBatch,
+    LGCLDetector,
+    LGCLEncoder,
+    MultiViewGMAE,
+    contrastive_targets,
+    llm_classes,
+    sce,
+)
 
 SMALL = dict(hidden=32, heads=2, layers=1, epochs=2, batch_size=8, gmae_hidden=32, gmae_epochs=2, cv_folds=3)
 
@@ -56,7 +64,9 @@ def test_amr_batch_keeps_every_relation_path_and_pair(data):
     pairs = torch.cat([g.path_pairs.long() + int(o) for g, o in zip(graphs, offsets)], dim=1)
     n_pairs = pairs.shape[1]
     assert torch.equal(batch.src[:n_pairs], pairs[0]) and torch.equal(batch.dst[:n_pairs], pairs[1])
-    assert torch.equal(batch.src[n_pairs:], torch.arange(batch.num_nodes)) and torch.equal(batch.src[n_pairs:], batch.dst[n_pairs:])
+    assert torch.equal(batch.src[n_pairs:], torch.arange(batch.num_nodes)) and torch.equal(
+        batch.src[n_pairs:], batch.dst[n_pairs:]
+    )
     # a pair never crosses articles
     assert torch.equal(batch.node_batch[batch.src], batch.node_batch[batch.dst])
 
@@ -65,7 +75,9 @@ def test_lgcl_loss_reaches_every_component_and_falls(data):
     torch.manual_seed(0)
     y_pos, y_neg, has_negative, _ = contrastive_targets(data)
     n_relations = max(int(g.path_relations.max()) + 1 for g in data.amr_graphs)
-    model = LGCLEncoder(data.amr_graphs[0].x.shape[1], n_relations, y_pos.shape[1], hidden=32, heads=2, layers=2, dropout=0.0)
+    model = LGCLEncoder(
+        data.amr_graphs[0].x.shape[1], n_relations, y_pos.shape[1], hidden=32, heads=2, layers=2, dropout=0.0
+    )
     batch = AMRBatch(data.amr_graphs[:8], "cpu")
 
     def loss():
@@ -130,8 +142,9 @@ def test_single_view_ablations(data, flags, width):
 
 
 def test_articles_without_graphs_get_zero_features(data):
-    missing = dataclasses.replace(data, amr_graphs=[None] + data.amr_graphs[1:],
-                                  propagation_graphs=[None] + data.propagation_graphs[1:])
+    missing = dataclasses.replace(
+        data, amr_graphs=[None] + data.amr_graphs[1:], propagation_graphs=[None] + data.propagation_graphs[1:]
+    )
     detector = LGCLDetector(seed=0, **SMALL)
     record = detector.fit(missing)
     assert record["articles_without_amr_graph"] == record["articles_without_propagation_graph"] == 1
@@ -139,8 +152,11 @@ def test_articles_without_graphs_get_zero_features(data):
 
 
 def test_llm_classes_prefer_zero_shot_then_scored_veracity(data):
-    rows = dataclasses.replace(data, llm_zero_shot=np.array([1, 0, -1, -1] + [-1] * (len(data) - 4)),
-                               llm_prob_fake=np.array([0.1, 0.9, 0.7, np.nan] + [0.2] * (len(data) - 4)))
+    rows = dataclasses.replace(
+        data,
+        llm_zero_shot=np.array([1, 0, -1, -1] + [-1] * (len(data) - 4)),
+        llm_prob_fake=np.array([0.1, 0.9, 0.7, np.nan] + [0.2] * (len(data) - 4)),
+    )
     classes, counts = llm_classes(rows)
     assert classes[:4].tolist() == [1, 0, 1, -1]
     assert counts == {"zero_shot": 2, "scored_veracity": len(data) - 3, "none": 1}

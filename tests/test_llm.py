@@ -22,8 +22,13 @@ from pipeline.llm.quality import expected_calibration_error, veracity_quality
 from stages.llm import task_rows, tasks_for, veracity_rows
 
 TASKS = ("veracity", "zero_shot", "intents")
-CFG = {"batch_size": 2, "batches_per_commit": 1, "max_input_tokens": 64,
-       "zero_shot": {"max_new_tokens": 4}, "intents": {"max_new_tokens": 8}}
+CFG = {
+    "batch_size": 2,
+    "batches_per_commit": 1,
+    "max_input_tokens": 64,
+    "zero_shot": {"max_new_tokens": 4},
+    "intents": {"max_new_tokens": 8},
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +40,15 @@ def smollm2():
 def posts(mediaeval_root) -> pd.DataFrame:
     """Six real MediaEval posts plus one empty text."""
     frame = pd.read_csv(mediaeval_root / "mediaeval2016" / "train_posts_clean.csv").head(6)
-    rows = pd.DataFrame({"id": frame["post_id"].astype(str), "text": frame["post_text"], "lang": "en",
-                         "label": (frame["label"] == "fake").astype(int), "split": "val"})
+    rows = pd.DataFrame(
+        {
+            "id": frame["post_id"].astype(str),
+            "text": frame["post_text"],
+            "lang": "en",
+            "label": (frame["label"] == "fake").astype(int),
+            "split": "val",
+        }
+    )
     empty = pd.DataFrame({"id": ["empty"], "text": [""], "lang": ["en"], "label": [0], "split": ["val"]})
     return pd.concat([rows, empty], ignore_index=True)
 
@@ -231,13 +243,16 @@ def test_long_texts_are_cut_and_counted(smollm2, posts, tmp_path):
     assert stats["truncated"] == 6 and stats["computed"] == 6
 
 
-@pytest.mark.parametrize(("answer", "expected"), [
-    ("Fake.", ("fake", None)),
-    ("real", ("real", None)),
-    ("This is fake, not real", ("fake", None)),
-    ("It is a realistic claim", (None, "no label word in answer")),
-    ("", (None, "empty generation")),
-])
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Fake.", ("fake", None)),
+        ("real", ("real", None)),
+        ("This is fake, not real", ("fake", None)),
+        ("It is a realistic claim", (None, "no label word in answer")),
+        ("", (None, "empty generation")),
+    ],
+)
 def test_parse_label(answer, expected):
     assert parse_label(answer, {"fake": ["fake"], "real": ["real"]}) == expected
 
@@ -270,6 +285,7 @@ def test_server_top_logprobs_to_label_probabilities():
 
 # --- OpenAI-compatible server: a local HTTP server speaking the chat-completions protocol ---
 
+
 class _Server(BaseHTTPRequestHandler):
     requests: list = []
     failures_left = 0
@@ -284,8 +300,10 @@ class _Server(BaseHTTPRequestHandler):
             return
         if body.get("logprobs"):
             top = [{"token": "fake", "logprob": float(np.log(0.3))}, {"token": " real", "logprob": float(np.log(0.6))}]
-            choice = {"message": {"role": "assistant", "content": " real"},
-                      "logprobs": {"content": [{"token": " real", "logprob": top[1]["logprob"], "top_logprobs": top}]}}
+            choice = {
+                "message": {"role": "assistant", "content": " real"},
+                "logprobs": {"content": [{"token": " real", "logprob": top[1]["logprob"], "top_logprobs": top}]},
+            }
         else:
             choice = {"message": {"role": "assistant", "content": "  The author believes it.  "}}
         payload = json.dumps({"choices": [choice]}).encode()
@@ -313,8 +331,15 @@ def server(monkeypatch):
 
 def test_openai_backend_protocol_and_retries(server):
     _Server.failures_left = 2
-    backend = backends.OpenAIBackend("llama-3.1-8b", base_url=server, api_key_env="TEST_LLM_KEY",
-                                     concurrency=2, max_retries=3, backoff_s=0.01, top_logprobs=5)
+    backend = backends.OpenAIBackend(
+        "llama-3.1-8b",
+        base_url=server,
+        api_key_env="TEST_LLM_KEY",
+        concurrency=2,
+        max_retries=3,
+        backoff_s=0.01,
+        top_logprobs=5,
+    )
     chats = [[{"role": "user", "content": f"post {i}"}] for i in range(3)]
     scores = backend.score_labels(chats, {"fake": ["fake"], "real": ["real"]})
     assert backend.retries == 2
@@ -337,6 +362,7 @@ def test_openai_backend_gives_up_with_a_clear_error(server):
 
 # --- vLLM: a stand-in module with vLLM's offline API shapes (vLLM cannot be installed here) ---
 
+
 def _fake_vllm(tokenizer, calls):
     module = types.ModuleType("vllm")
 
@@ -356,8 +382,14 @@ def _fake_vllm(tokenizer, calls):
             outputs = []
             for _ in prompts:
                 if params.kwargs.get("logprobs"):
-                    step = {tokenizer.encode("fake", add_special_tokens=False)[0]: types.SimpleNamespace(logprob=np.log(0.8), decoded_token="fake"),
-                            tokenizer.encode(" real", add_special_tokens=False)[0]: types.SimpleNamespace(logprob=np.log(0.2), decoded_token=None)}
+                    step = {
+                        tokenizer.encode("fake", add_special_tokens=False)[0]: types.SimpleNamespace(
+                            logprob=np.log(0.8), decoded_token="fake"
+                        ),
+                        tokenizer.encode(" real", add_special_tokens=False)[0]: types.SimpleNamespace(
+                            logprob=np.log(0.2), decoded_token=None
+                        ),
+                    }
                     completion = types.SimpleNamespace(text="fake", logprobs=[step])
                 else:
                     completion = types.SimpleNamespace(text=" an intent ", logprobs=None)
@@ -372,8 +404,10 @@ def test_vllm_backend_protocol(smollm2, monkeypatch):
     calls = []
     monkeypatch.setitem(sys.modules, "vllm", _fake_vllm(smollm2.tokenizer, calls))
     backend = backends.VLLMBackend("hf:/models/llama", tensor_parallel_size=4, max_model_len=2048, top_logprobs=7)
-    assert calls[0] == ("init", {"model": "/models/llama", "tensor_parallel_size": 4, "max_model_len": 2048,
-                                 "gpu_memory_utilization": 0.9})
+    assert calls[0] == (
+        "init",
+        {"model": "/models/llama", "tensor_parallel_size": 4, "max_model_len": 2048, "gpu_memory_utilization": 0.9},
+    )
     chats = [[{"role": "user", "content": "post"}]] * 2
     scores = backend.score_labels(chats, {"fake": ["fake"], "real": ["real"]})
     assert [s["fake"] for s in scores] == pytest.approx([0.8, 0.8])

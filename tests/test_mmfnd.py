@@ -13,16 +13,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.vectors import vectors
 from pipeline.models.inputs import HIDDEN, MethodInputs, hide_test_labels
 from pipeline.models.mmfnd import MMFNDDetector, MMFNDNet, balanced_class_weight, train_step
+from pipeline.vectors import vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = ROOT / "data" / "interim" / "mediaeval2016" / "articles.parquet"
 EMBEDDINGS = ROOT / "data" / "processed" / "mediaeval2016" / "embeddings.parquet"
 DIMS = dict(text_dim=24, image_dim=40, clip_dim=8)
-ABLATIONS = [dict(use_ple=False), dict(use_similarity_weighting=False), dict(use_attention=False),
-             dict(use_ple=False, use_similarity_weighting=False, use_attention=False)]
+ABLATIONS = [
+    dict(use_ple=False),
+    dict(use_similarity_weighting=False),
+    dict(use_attention=False),
+    dict(use_ple=False, use_similarity_weighting=False, use_attention=False),
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -121,13 +125,16 @@ def _inputs(n: int = 60, **overrides) -> MethodInputs:
     y = np.arange(n) % 2
     split = np.array(["train", "train", "train", "val", "test"] * (n // 5))
     has_image = np.arange(n) % 6 != 0
-    fields = dict(
-        text=rng.normal(size=(n, 12)).astype(np.float32) + y[:, None],
-        image=rng.normal(size=(n, 20)).astype(np.float32) * has_image[:, None],
-        clip_text=rng.normal(size=(n, 8)).astype(np.float32),
-        clip_image=rng.normal(size=(n, 8)).astype(np.float32) * has_image[:, None],
-        has_image=has_image,
-    ) | overrides
+    fields = (
+        dict(
+            text=rng.normal(size=(n, 12)).astype(np.float32) + y[:, None],
+            image=rng.normal(size=(n, 20)).astype(np.float32) * has_image[:, None],
+            clip_text=rng.normal(size=(n, 8)).astype(np.float32),
+            clip_image=rng.normal(size=(n, 8)).astype(np.float32) * has_image[:, None],
+            has_image=has_image,
+        )
+        | overrides
+    )
     return MethodInputs(ids=[str(i) for i in range(n)], split=split, y=hide_test_labels(split, y), **fields)
 
 
@@ -163,14 +170,18 @@ def test_explain_without_attention_is_a_clear_error():
 
 def test_fit_on_the_default_mediaeval_slice():
     if not (ARTICLES.exists() and EMBEDDINGS.exists()):
-        pytest.skip("default MediaEval slice not built (run `dvc repro` for data/interim and data/processed/mediaeval2016)")
+        pytest.skip(
+            "default MediaEval slice not built (run `dvc repro` for data/interim and data/processed/mediaeval2016)"
+        )
     articles = pd.read_parquet(ARTICLES)
     table = pq.read_table(EMBEDDINGS)
     position = {key: i for i, key in enumerate(table.column("id").to_pylist())}
     rows = np.array([position[key] for key in articles["id"]])
     split = articles["split"].to_numpy()
     data = MethodInputs(
-        ids=articles["id"].tolist(), split=split, y=hide_test_labels(split, articles["label"]),
+        ids=articles["id"].tolist(),
+        split=split,
+        y=hide_test_labels(split, articles["label"]),
         has_image=np.asarray(table.column("has_image").to_pylist(), bool)[rows],
         **{column: vectors(table, column)[rows] for column in ("text", "image", "clip_text", "clip_image")},
     )

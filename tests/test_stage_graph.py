@@ -11,12 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import graph_inputs
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-import graph_inputs
 from pipeline import methods, stagegraph
 from pipeline.settings import ParamsError
 from pipeline.train import load_inputs
@@ -45,8 +45,12 @@ def test_not_applicable_pairs_get_no_stage_and_train_stages_read_exactly_their_a
             assert artifacts == {methods.artifact_path(a, dataset) for a in methods.METHODS[method].reads}, name
             models = {d for d in code_deps(stage) if d.startswith("pipeline/models/")}
             assert f"{methods.METHODS[method].module.replace('.', '/')}.py" in models
-            others = {f"{m.module.replace('.', '/')}.py" for m in methods.METHODS.values()} - {f"{methods.METHODS[method].module.replace('.', '/')}.py"}
-            assert not models & others - {"pipeline/models/glpn.py"} or method == "gcn_lp", name  # gcn_lp lives in glpn.py
+            others = {f"{m.module.replace('.', '/')}.py" for m in methods.METHODS.values()} - {
+                f"{methods.METHODS[method].module.replace('.', '/')}.py"
+            }
+            assert not models & others - {"pipeline/models/glpn.py"} or method == "gcn_lp", (
+                name
+            )  # gcn_lp lives in glpn.py
 
 
 def _imported_by(modules: list[str]) -> set[str]:
@@ -75,8 +79,14 @@ def test_an_edit_to_one_model_file_reaches_only_its_methods_stages():
     touched = {name for name, stage in stages.items() if "pipeline/models/mmfnd.py" in stage["deps"]}
     assert touched == {"train-mmfnd-mediaeval2016", "ablations-mmfnd-mediaeval2016", "report"}
     llm = {name for name, stage in stages.items() if any(d.endswith("/llm.parquet") for d in stage["deps"])}
-    assert llm == {"train-llm_only-mediaeval2016", "train-glpn-mediaeval2016", "ablations-glpn-mediaeval2016",
-                   "train-llm_only-politifact", "train-lgcl-politifact", "ablations-lgcl-politifact"}
+    assert llm == {
+        "train-llm_only-mediaeval2016",
+        "train-glpn-mediaeval2016",
+        "ablations-glpn-mediaeval2016",
+        "train-llm_only-politifact",
+        "train-lgcl-politifact",
+        "ablations-lgcl-politifact",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -109,17 +119,29 @@ def test_load_inputs_reads_every_declared_artifact_and_nothing_else(workspace, t
 def test_a_method_added_the_documented_way_trains_through_the_real_stage(workspace, monkeypatch):
     from stages import train as train_stage
 
-    monkeypatch.setitem(methods.METHODS, "centroid", methods.MethodSpec(
-        "centroid", "tiny_method:CentroidDetector", "a test's nearest-centroid method", reads=("articles", "embeddings"),
-        variants={"centroid_shrunk": {"shrink": 0.5}}))
+    monkeypatch.setitem(
+        methods.METHODS,
+        "centroid",
+        methods.MethodSpec(
+            "centroid",
+            "tiny_method:CentroidDetector",
+            "a test's nearest-centroid method",
+            reads=("articles", "embeddings"),
+            variants={"centroid_shrunk": {"shrink": 0.5}},
+        ),
+    )
     monkeypatch.setitem(methods.VARIANT_OF, "centroid_shrunk", "centroid")
-    params = {"datasets": {"politifact": "fakenewsnet"}, "train": {"methods": ["centroid"], "ablations": ["centroid"],
-                                                                    "seeds": [0, 1], "centroid": {"shrink": 0.1}}}
+    params = {
+        "datasets": {"politifact": "fakenewsnet"},
+        "train": {"methods": ["centroid"], "ablations": ["centroid"], "seeds": [0, 1], "centroid": {"shrink": 0.1}},
+    }
     graph = stagegraph.dvc_yaml(params)["stages"]
     assert {"train-centroid-politifact", "ablations-centroid-politifact"} <= set(graph)
     assert "llm-politifact" not in graph  # nothing reads the LLM: no LLM stage
     monkeypatch.chdir(workspace)
-    results = train_stage.run("centroid", "politifact", params) | train_stage.run("centroid", "politifact", params, ablations=True)
+    results = train_stage.run("centroid", "politifact", params) | train_stage.run(
+        "centroid", "politifact", params, ablations=True
+    )
     assert set(results) == {"centroid", "centroid_shrunk"}
     metrics = json.loads(Path("metrics/centroid/politifact.json").read_text())
     assert metrics["test"]["n"] == 3 and 0 <= metrics["test"]["accuracy"] <= 1 and set(metrics["seeds"]) == {"0", "1"}
@@ -129,14 +151,17 @@ def test_a_method_added_the_documented_way_trains_through_the_real_stage(workspa
     assert pd.read_parquet("models/centroid/politifact/predictions.parquet")["seed"].tolist().count(1) == 16
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"mask_rate": 1.5}, "train.glpn.mask_rate = 1.5: must be a number in [0, 1]"),
-    ({"train": {"glpn": {"hiden": 32}}}, "train.glpn: unknown key(s) hiden; allowed: hidden, dropout"),
-    ({"train": {"glpn": {"mask_rate": 0.3}}}, "train.glpn.mask_rate: set the top-level key mask_rate instead"),
-    ({"train": {"mmfnd": {"dropout": -0.1}}}, "train.mmfnd.dropout = -0.1: must be a number in [0, 1]"),
-    ({"train": {"lgcl": {"epochs": 0}}}, "train.lgcl.epochs = 0: must be an integer > 0"),
-    ({"train": {"methods": ["glpn", "nosuch"]}}, "train.methods: unknown method 'nosuch'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"mask_rate": 1.5}, "train.glpn.mask_rate = 1.5: must be a number in [0, 1]"),
+        ({"train": {"glpn": {"hiden": 32}}}, "train.glpn: unknown key(s) hiden; allowed: hidden, dropout"),
+        ({"train": {"glpn": {"mask_rate": 0.3}}}, "train.glpn.mask_rate: set the top-level key mask_rate instead"),
+        ({"train": {"mmfnd": {"dropout": -0.1}}}, "train.mmfnd.dropout = -0.1: must be a number in [0, 1]"),
+        ({"train": {"lgcl": {"epochs": 0}}}, "train.lgcl.epochs = 0: must be an integer > 0"),
+        ({"train": {"methods": ["glpn", "nosuch"]}}, "train.methods: unknown method 'nosuch'"),
+    ],
+)
 def test_bad_params_fail_with_the_key_the_value_and_what_is_allowed(change, message):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for key, value in change.items():
@@ -145,7 +170,9 @@ def test_bad_params_fail_with_the_key_the_value_and_what_is_allowed(change, mess
                 params[key][section] = values if not isinstance(values, dict) else params[key][section] | values
         else:
             params[key] = value
-    with pytest.raises(ParamsError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        ParamsError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")
+    ):
         stagegraph.dvc_yaml(params)
         methods.settings("glpn", params)
         methods.settings("mmfnd", params)
@@ -156,15 +183,26 @@ def test_the_train_stage_checks_every_setting_before_any_work(workspace, monkeyp
     from stages import train as train_stage
 
     monkeypatch.chdir(workspace)
-    params = {"datasets": {"politifact": "fakenewsnet"}, "train": {"methods": ["lgcl"], "lgcl": {"epochs": 30, "gama": 2}}}
+    params = {
+        "datasets": {"politifact": "fakenewsnet"},
+        "train": {"methods": ["lgcl"], "lgcl": {"epochs": 30, "gama": 2}},
+    }
     with pytest.raises(ParamsError, match="train.lgcl: unknown key"):
         train_stage.run("lgcl", "politifact", params)
     assert not Path("models/lgcl").exists()
 
 
 def test_stage_commands_print_one_line_for_an_expected_error(tmp_path):
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"datasets": {"politifact": "fakenewsnet"}, "train": {"methods": ["mlp"]}}))
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump({"datasets": {"politifact": "fakenewsnet"}, "train": {"methods": ["mlp"]}})
+    )
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-m", "stages.train", "mlp", "nosuchdata"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "stages.train", "mlp", "nosuchdata"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1 and "error: unknown dataset 'nosuchdata'" in out.stderr and "Traceback" not in out.stderr
     np.testing.assert_equal(list(tmp_path.iterdir()), [tmp_path / "params.yaml"])

@@ -13,7 +13,7 @@ from pipeline.settings import rates
 @dataclass(frozen=True)
 class CentroidSettings:
     """Args:
-        shrink: how far each class centroid is pulled towards the overall mean (0 = not at all).
+    shrink: how far each class centroid is pulled towards the overall mean (0 = not at all).
     """
 
     shrink: float = 0.0
@@ -36,7 +36,9 @@ class CentroidDetector:
         train = data.mask("train")
         x, y = data.text[train], data.y[train]
         mean = x.mean(0)
-        self.centroids = np.stack([(1 - self.settings.shrink) * x[y == c].mean(0) + self.settings.shrink * mean for c in (0, 1)])
+        self.centroids = np.stack(
+            [(1 - self.settings.shrink) * x[y == c].mean(0) + self.settings.shrink * mean for c in (0, 1)]
+        )
         return {"selected": {"shrink": self.settings.shrink}}
 
     def predict_proba(self, data) -> np.ndarray:

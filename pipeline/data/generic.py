@@ -138,7 +138,9 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
                 label=label,
                 title=clean_text(_value(rec, columns, "title")) or None,
                 image_paths=image_paths,
-                timestamp=parse_timestamp(_value(rec, columns, "timestamp"), report, f"{loc} [{columns.get('timestamp')}]"),
+                timestamp=parse_timestamp(
+                    _value(rec, columns, "timestamp"), report, f"{loc} [{columns.get('timestamp')}]"
+                ),
                 user_id=clean_text(_value(rec, columns, "user_id")) or None,
                 event=clean_text(_value(rec, columns, "event")) or None,
                 lang=clean_text(_value(rec, columns, "lang")) or default_lang,

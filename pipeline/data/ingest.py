@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.data import registry
-from pipeline.data.schema import IngestError, IngestReport, SPLITS, to_frame
+from pipeline.data.schema import SPLITS, IngestError, IngestReport, to_frame
 from pipeline.data.splits import assign_splits
 from pipeline.data.validate import drop_duplicate_ids
 
@@ -63,10 +63,16 @@ def ingest(
 
     try:
         df["split"], report.split_method = assign_splits(
-            df, test_frac=test_frac, val_frac=val_frac, seed=seed, group_col="_group" if df["_group"].notna().any() else None
+            df,
+            test_frac=test_frac,
+            val_frac=val_frac,
+            seed=seed,
+            group_col="_group" if df["_group"].notna().any() else None,
         )
     except ValueError as err:
-        raise IngestError(f"{name}: cannot split the {len(df)} kept rows of {report.source} into train/val/test: {err}") from err
+        raise IngestError(
+            f"{name}: cannot split the {len(df)} kept rows of {report.source} into train/val/test: {err}"
+        ) from err
     bad_split = ~df["split"].isin(SPLITS)
     if bad_split.any():
         raise AssertionError(f"{name}: split values outside {SPLITS}: {df.loc[bad_split, 'split'].unique()}")
@@ -83,7 +89,9 @@ def sample_groups(df: pd.DataFrame, size, seed: int, report: IngestReport, locat
     """Whole groups (or rows) in a seeded random order until `size` rows are taken; the rest
     are counted as left out."""
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise IngestError(f"{report.dataset}: ingest option 'sample' must be a positive whole number of rows, got {size!r}")
+        raise IngestError(
+            f"{report.dataset}: ingest option 'sample' must be a positive whole number of rows, got {size!r}"
+        )
     groups = df["_group"].fillna(df["id"])
     order = pd.Series(groups.unique()).sample(frac=1.0, random_state=seed)
     sizes = groups.value_counts()

@@ -56,7 +56,7 @@ def _method(path: Path, subset: str) -> str:
     name = path.stem
     if not name.startswith(prefix):
         raise IngestError(f"{path}: file name does not start with '{prefix}'; cannot tell the generation method")
-    return name[len(prefix):].removesuffix("_processed")
+    return name[len(prefix) :].removesuffix("_processed")
 
 
 def _generated(id: str, text: str, subset: str, method: str, group: str, loc: str, extra: dict) -> dict:
@@ -111,7 +111,9 @@ def _read_file(path: Path, subset: str, first_file: dict, texts: dict, report: I
             if human is not None:
                 rows.append(human)
                 if human["text"] and texts.setdefault(human["text"], key) != key:
-                    report.flag("human text identical to another article's", f"{loc} [news_text same as {texts[human['text']]}]")
+                    report.flag(
+                        "human text identical to another article's", f"{loc} [news_text same as {texts[human['text']]}]"
+                    )
         else:
             repeats += 1
         text = clean_text(rec["synthetic_misinformation"])

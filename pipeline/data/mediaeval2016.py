@@ -63,7 +63,9 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
                     text=clean_text(rec["post_text"]),
                     label=label,
                     image_paths=found,
-                    timestamp=parse_timestamp(_repair_time(rec["timestamp"]), report, f"{loc} [timestamp]", fmt=TWITTER_FORMAT),
+                    timestamp=parse_timestamp(
+                        _repair_time(rec["timestamp"]), report, f"{loc} [timestamp]", fmt=TWITTER_FORMAT
+                    ),
                     user_id=clean_text(rec["user_id"]) or None,
                     event=_event(image_ids[0]) if image_ids else None,
                     lang="mul",

@@ -37,7 +37,9 @@ from pipeline.data.validate import clean_text, map_label
 
 NAME = "pheme"
 FOLDER = "pheme"
-NEEDS = "source_tweets/<event>-all-rnr-threads.{rumours,non-rumours}.json, labels/thread_id.txt, labels/thread_label.txt"
+NEEDS = (
+    "source_tweets/<event>-all-rnr-threads.{rumours,non-rumours}.json, labels/thread_id.txt, labels/thread_label.txt"
+)
 DESCRIPTION = "PHEME source tweets of 9 breaking-news events; rumour (default) or veracity labels"
 TEXT_REQUIRED = True
 PROVIDES = frozenset()  # inputs beyond text the methods can use (see pipeline/methods.py)
@@ -57,7 +59,9 @@ def _thread_labels(data_root: Path, report: IngestReport) -> dict[str, str]:
     ids = read_text(ids_path, report).split()
     codes = read_text(labels_path, report).split()
     if len(ids) != len(codes):
-        raise IngestError(f"{ids_path} has {len(ids)} ids but {labels_path} has {len(codes)} labels; they must be parallel")
+        raise IngestError(
+            f"{ids_path} has {len(ids)} ids but {labels_path} has {len(codes)} labels; they must be parallel"
+        )
     labels = dict(zip(ids, codes))
     if len(labels) < len(ids):
         report.note(f"{ids_path}: {len(ids) - len(labels)} repeated thread id(s); the last label wins")
@@ -144,7 +148,9 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
                     id=tweet_id,
                     text=clean_text(tweet.get("text")),
                     label=label,
-                    timestamp=parse_timestamp(tweet.get("created_at"), report, f"{loc} [created_at]", fmt=TWITTER_FORMAT),
+                    timestamp=parse_timestamp(
+                        tweet.get("created_at"), report, f"{loc} [created_at]", fmt=TWITTER_FORMAT
+                    ),
                     user_id=clean_text(user.get("id_str")) or None,
                     event=event,
                     lang="en",

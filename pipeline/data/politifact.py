@@ -133,7 +133,9 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
                 report.flag("text identical to another article's", f"{loc} [text same as {texts[text]}]")
             timestamp = parse_timestamp(doc.get("publish_date"), report, f"{loc} [publish_date]", unit="s")
             if timestamp is not None and timestamp < EARLIEST:
-                report.flag("implausible publish_date before 1900 (kept as null)", f"{loc} [publish_date={timestamp.date()}]")
+                report.flag(
+                    "implausible publish_date before 1900 (kept as null)", f"{loc} [publish_date={timestamp.date()}]"
+                )
                 timestamp = None
             rows.append(
                 article(

@@ -58,7 +58,10 @@ def read_csv(
             continue  # blank line: not a row
         report.rows_read += 1
         if len(fields) != len(header):
-            report.reject("malformed row (wrong number of fields)", where(path, line, f"{len(fields)} fields, expected {len(header)}"))
+            report.reject(
+                "malformed row (wrong number of fields)",
+                where(path, line, f"{len(fields)} fields, expected {len(header)}"),
+            )
             continue
         yield line, dict(zip(header, fields))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.data.schema import IngestError, IngestReport, LABEL_FAKE, LABEL_REAL
+from pipeline.data.schema import LABEL_FAKE, LABEL_REAL, IngestError, IngestReport
 
 
 def clean_text(value) -> str:

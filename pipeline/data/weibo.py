@@ -57,9 +57,21 @@ FILES = {
 IMAGE_DIRS = ("rumor_images", "nonrumor_images")
 VALIDATE_IDS = "validate_id.pickle"
 META_FIELDS = (
-    "tweet_id", "user_name", "tweet_url", "user_url", "publish_time", "original",
-    "retweet_count", "comment_count", "praise_count", "user_id", "user_auth_type",
-    "user_fans_count", "user_follow_count", "user_tweet_count", "platform",
+    "tweet_id",
+    "user_name",
+    "tweet_url",
+    "user_url",
+    "publish_time",
+    "original",
+    "retweet_count",
+    "comment_count",
+    "praise_count",
+    "user_id",
+    "user_auth_type",
+    "user_fans_count",
+    "user_follow_count",
+    "user_tweet_count",
+    "platform",
 )
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 TIME_ZONE = "Asia/Shanghai"

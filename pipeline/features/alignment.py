@@ -34,7 +34,7 @@ class CCAAlignment:
     correlations: np.ndarray  # per component, of the projected train pairs
 
     @classmethod
-    def fit(cls, text: np.ndarray, image: np.ndarray, dim: int = 128, shrinkage: float = 0.1) -> "CCAAlignment":
+    def fit(cls, text: np.ndarray, image: np.ndarray, dim: int = 128, shrinkage: float = 0.1) -> CCAAlignment:
         if len(text) != len(image) or len(text) < 3:
             raise ValueError(f"need at least 3 paired rows to fit the alignment, got {len(text)}")
         text = text.astype(np.float64)
@@ -43,7 +43,9 @@ class CCAAlignment:
         tc, ic = text - t_mean, image - i_mean
         for name, raw, centred in (("text", text, tc), ("image", image, ic)):
             if np.abs(centred).max() <= RANK_TOLERANCE * np.abs(raw).max():
-                raise ValueError(f"the paired {name} vectors are all the same, so they share no direction with the other side")
+                raise ValueError(
+                    f"the paired {name} vectors are all the same, so they share no direction with the other side"
+                )
         wt, wi = _inv_sqrt(_shrunk_cov(tc, shrinkage)), _inv_sqrt(_shrunk_cov(ic, shrinkage))
         cross = wt @ (tc.T @ ic / (len(text) - 1)) @ wi
         u, s, vt = np.linalg.svd(cross, full_matrices=False)

@@ -28,14 +28,19 @@ MIN_ALIGNMENT_PAIRS = 10
 def _fit_alignment(text: np.ndarray, image: np.ndarray, dim: int) -> tuple[CCAAlignment | None, dict]:
     """The CCA on the train pairs and its metadata, or None and the reason it cannot be fitted."""
     if len(text) < MIN_ALIGNMENT_PAIRS:
-        return None, {"unavailable": f"only {len(text)} train text-image pairs (< {MIN_ALIGNMENT_PAIRS}); "
-                                     "clip_text/clip_image are null"}
+        return None, {
+            "unavailable": f"only {len(text)} train text-image pairs (< {MIN_ALIGNMENT_PAIRS}); "
+            "clip_text/clip_image are null"
+        }
     try:
         align = CCAAlignment.fit(text, image, dim=dim)
     except ValueError as err:
         return None, {"unavailable": f"{err}; clip_text/clip_image are null"}
-    return align, {"fitted_on_train_pairs": len(text), "dim": int(align.text_proj.shape[1]),
-                   "top_canonical_correlations": [round(float(c), 4) for c in align.correlations[:5]]}
+    return align, {
+        "fitted_on_train_pairs": len(text),
+        "dim": int(align.text_proj.shape[1]),
+        "top_canonical_correlations": [round(float(c), 4) for c in align.correlations[:5]],
+    }
 
 
 def encoder_input(df: pd.DataFrame) -> list[str]:
@@ -123,7 +128,9 @@ def embed_articles(
     meta = {
         "encoders": {"text": text_info.to_dict(), "image": image_info.to_dict(), "joint": joint_info.to_dict()},
         "substitutes": [
-            f"{i.name} stands in for {i.substitute_for}" for i in (text_info, image_info, joint_info) if i.substitute_for
+            f"{i.name} stands in for {i.substitute_for}"
+            for i in (text_info, image_info, joint_info)
+            if i.substitute_for
         ],
         "joint_alignment": joint_meta,
         "dims": {"text": text_enc.dim, "image": image_enc.dim, "clip": joint_dim},

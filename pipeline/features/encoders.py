@@ -41,8 +41,12 @@ class HFTextEncoder:
         for start in _batches(len(texts), batch_size, "text", progress):
             idx = order[start : start + batch_size]
             batch = self.tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True,
-                max_length=self.max_length, return_tensors="pt", return_length=True,
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+                return_length=True,
             )
             self.truncated += int((batch.pop("length") >= self.max_length).sum())
             batch = {k: v.to(self.device) for k, v in batch.items()}
@@ -56,8 +60,15 @@ class HFTextEncoder:
 class CNNImageEncoder:
     """Pooled penultimate features of an ImageNet CNN (classifier head removed)."""
 
-    def __init__(self, backbone: torch.nn.Module, features: Callable, dim: int, device: torch.device,
-                 mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)):
+    def __init__(
+        self,
+        backbone: torch.nn.Module,
+        features: Callable,
+        dim: int,
+        device: torch.device,
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+    ):
         self.model = backbone.to(device).eval()
         self.features = features
         self.dim = dim

@@ -18,8 +18,9 @@ from pipeline.vectors import META_KEY, vector_column
 PERSPECTIVES = ("belief", "desire", "plan", "outcome")
 
 
-def embed_intents(llm: pd.DataFrame, encoder, encoder_info: dict, progress: bool = True,
-                  llm_provenance: dict | None = None) -> tuple[pa.Table, dict]:
+def embed_intents(
+    llm: pd.DataFrame, encoder, encoder_info: dict, progress: bool = True, llm_provenance: dict | None = None
+) -> tuple[pa.Table, dict]:
     """(table, report): the intent paragraphs of `llm` encoded once per distinct paragraph. The
     table's metadata names the encoder and, when given, the LLM that wrote the paragraphs."""
     columns = {p: llm[f"intent_{p}"].tolist() if f"intent_{p}" in llm else [None] * len(llm) for p in PERSPECTIVES}
@@ -27,9 +28,17 @@ def embed_intents(llm: pd.DataFrame, encoder, encoder_info: dict, progress: bool
     encoded = dict(zip(distinct, encoder.encode(distinct, progress=progress))) if distinct else {}
     rows = {p: [encoded.get(t) if isinstance(t, str) else None for t in texts] for p, texts in columns.items()}
     present = np.array([[r is not None for r in rows[p]] for p in PERSPECTIVES]).reshape(len(PERSPECTIVES), len(llm))
-    table = {"id": pa.array(llm["id"].tolist(), pa.string())} | {p: vector_column(rows[p], encoder.dim) for p in PERSPECTIVES}
-    report = {"articles": len(llm), "distinct_paragraphs": len(distinct),
-              "missing": {p: int((~present[k]).sum()) for k, p in enumerate(PERSPECTIVES)},
-              "articles_with_all_four": int(present.all(0).sum()), "encoder": encoder_info}
+    table = {"id": pa.array(llm["id"].tolist(), pa.string())} | {
+        p: vector_column(rows[p], encoder.dim) for p in PERSPECTIVES
+    }
+    report = {
+        "articles": len(llm),
+        "distinct_paragraphs": len(distinct),
+        "missing": {p: int((~present[k]).sum()) for k, p in enumerate(PERSPECTIVES)},
+        "articles_with_all_four": int(present.all(0).sum()),
+        "encoder": encoder_info,
+    }
     out = pa.table(table)
-    return out.replace_schema_metadata({META_KEY: json.dumps({"intent_encoder": encoder_info, "llm": llm_provenance}).encode()}), report
+    return out.replace_schema_metadata(
+        {META_KEY: json.dumps({"intent_encoder": encoder_info, "llm": llm_provenance}).encode()}
+    ), report

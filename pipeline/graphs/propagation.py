@@ -416,9 +416,7 @@ def tree_data(order: list, parents: list[int], delays: dict, label: int, article
     depth, out_degree, _ = tree_stats(parent)
     delay = np.array([delays[node] for node in order], dtype=np.float64)
     child = np.arange(1, len(order))
-    x = np.stack(
-        [signed_log1p(delay), np.log1p(depth), (parent < 0).astype(np.float64), np.log1p(out_degree)], axis=1
-    )
+    x = np.stack([signed_log1p(delay), np.log1p(depth), (parent < 0).astype(np.float64), np.log1p(out_degree)], axis=1)
     return Data(
         x=torch.from_numpy(x.astype(np.float32)),
         edge_index=torch.from_numpy(np.stack([parent[1:], child])),
@@ -484,8 +482,13 @@ def twitter_trees(
     )
 
 
-def build(adapter: str, data_root: Path, articles: pd.DataFrame, news_vectors: dict[str, np.ndarray],
-          max_tree_nodes: int | None = 500):
+def build(
+    adapter: str,
+    data_root: Path,
+    articles: pd.DataFrame,
+    news_vectors: dict[str, np.ndarray],
+    max_tree_nodes: int | None = 500,
+):
     """The propagation graphs a dataset's adapter has data for: (graphs, report)."""
     if adapter == "politifact":
         return upfd_graphs(data_root, articles, news_vectors)

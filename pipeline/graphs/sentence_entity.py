@@ -31,8 +31,11 @@ def sentence_entity_graphs(
 ) -> tuple[dict[str, Data], dict]:
     counts = Counter()
     sentences = {row.id: list(row.sentences)[:max_sentences] for row in semantics.itertuples()}
-    vectors = encode_distinct(encoder, [s for ss in sentences.values() for s in ss]
-                               + [e["text"] for es in semantics["entities"] for e in es], progress)
+    vectors = encode_distinct(
+        encoder,
+        [s for ss in sentences.values() for s in ss] + [e["text"] for es in semantics["entities"] for e in es],
+        progress,
+    )
     graphs = {}
     for row in semantics.itertuples():
         sents = sentences[row.id]

@@ -31,8 +31,12 @@ class _EdgeBuffer:
 
     def __init__(self, capacity: int = 1 << 20):
         self.n = 0
-        self.arrays = [np.empty(capacity, np.int64), np.empty(capacity, np.int64),
-                       np.empty(capacity, np.uint8), np.empty(capacity, np.float32)]
+        self.arrays = [
+            np.empty(capacity, np.int64),
+            np.empty(capacity, np.int64),
+            np.empty(capacity, np.uint8),
+            np.empty(capacity, np.float32),
+        ]
 
     def add(self, *parts: np.ndarray) -> None:
         end = self.n + len(parts[0])
@@ -145,7 +149,9 @@ def similarity_graph(
         src, dst, types, score = src[keep], dst[keep], types[keep], score[keep]
     bits = (types[:, None] >> np.arange(len(SIM_TYPES), dtype=np.uint8)) & 1
     data = Data(
-        edge_index=torch.as_tensor(np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])]), dtype=torch.long),
+        edge_index=torch.as_tensor(
+            np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])]), dtype=torch.long
+        ),
         edge_types=torch.as_tensor(np.concatenate([bits, bits]), dtype=torch.bool),
         edge_weight=torch.as_tensor(np.concatenate([score, score])),
         num_nodes=len(ids),

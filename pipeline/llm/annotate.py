@@ -47,7 +47,10 @@ class Annotator:
         if task == "veracity":
             decoding["scoring"] = "next-token label probabilities"
         else:
-            decoding |= {"greedy": True, "max_new_tokens": self.cfg.get(task, {}).get("max_new_tokens", 4 if task == "zero_shot" else 64)}
+            decoding |= {
+                "greedy": True,
+                "max_new_tokens": self.cfg.get(task, {}).get("max_new_tokens", 4 if task == "zero_shot" else 64),
+            }
         if task == "intents":
             decoding["perspective"] = part
             if self._share_prefix(task):
@@ -66,9 +69,15 @@ class Annotator:
         for row in range(len(articles)) if rows is None else rows:
             text, lang = articles["text"].iat[row], articles["lang"].iat[row]
             for part in parts:
-                key = cache_key(model=self.cfg.get("model", "smollm2-135m"), backend=self.cfg.get("backend", "transformers"),
-                                task=task, prompt_version=self.prompts[task].version, decoding=self._decoding(task, part),
-                                lang=self.prompts[task].language(lang), text=text_hash(text or ""))
+                key = cache_key(
+                    model=self.cfg.get("model", "smollm2-135m"),
+                    backend=self.cfg.get("backend", "transformers"),
+                    task=task,
+                    prompt_version=self.prompts[task].version,
+                    decoding=self._decoding(task, part),
+                    lang=self.prompts[task].language(lang),
+                    text=text_hash(text or ""),
+                )
                 out.append(Request(key, int(row), task, part))
         return out
 
@@ -90,12 +99,16 @@ class Annotator:
             labels = self.prompts[task].labels(articles["lang"].iat[batch[0].row])
             answers = self.backend.score_labels(chats, labels)
         elif self._share_prefix(task):
-            answers = self.backend.generate(chats, self._decoding(task, part)["max_new_tokens"], groups=[r.row for r in batch])
+            answers = self.backend.generate(
+                chats, self._decoding(task, part)["max_new_tokens"], groups=[r.row for r in batch]
+            )
         else:
             answers = self.backend.generate(chats, self._decoding(task, part)["max_new_tokens"])
         return {r.key: {"answer": answer, "truncated": c} for r, answer, c in zip(batch, answers, cut)}
 
-    def run_task(self, task: str, articles: pd.DataFrame, progress: bool = True, rows=None) -> tuple[list[Request], dict, dict]:
+    def run_task(
+        self, task: str, articles: pd.DataFrame, progress: bool = True, rows=None
+    ) -> tuple[list[Request], dict, dict]:
         """All answers for `task` (cached or computed now, by key) and the task's counts, for
         every article or only `rows`. Articles with an empty text are never sent to the model."""
         requests = self.requests(task, articles, rows)
@@ -103,10 +116,14 @@ class Annotator:
         empty_rows = {i for i, text in enumerate(articles["text"]) if not str(text or "").strip()}
         # identical texts (retweets, reposts) share one key: computed once
         pending = list({r.key: r for r in requests if r.key not in answers and r.row not in empty_rows}.values())
-        stats = {"requests": len(requests), "rows_not_requested": len(articles) - len({r.row for r in requests}),
-                 "distinct": len({r.key for r in requests}),
-                 "from_cache": len(answers), "computed": 0,
-                 "empty_text": sum(r.row in empty_rows for r in requests)}
+        stats = {
+            "requests": len(requests),
+            "rows_not_requested": len(articles) - len({r.row for r in requests}),
+            "distinct": len({r.key for r in requests}),
+            "from_cache": len(answers),
+            "computed": 0,
+            "empty_text": sum(r.row in empty_rows for r in requests),
+        }
         started = time.perf_counter()
         if pending:
             if self.backend is None:
@@ -130,8 +147,11 @@ class Annotator:
                     stats["computed"] += len(computed)
                     bar.update(len(computed))
         seconds = time.perf_counter() - started
-        stats |= {"truncated": sum(bool(a["truncated"]) for a in answers.values()), "seconds": round(seconds, 2),
-                  "items_per_s": round(stats["computed"] / seconds, 2) if stats["computed"] else None}
+        stats |= {
+            "truncated": sum(bool(a["truncated"]) for a in answers.values()),
+            "seconds": round(seconds, 2),
+            "items_per_s": round(stats["computed"] / seconds, 2) if stats["computed"] else None,
+        }
         return requests, answers, stats
 
 
@@ -154,7 +174,9 @@ def parse_label(answer: str, labels: dict[str, list[str]]) -> tuple[str | None, 
     return min(hits)[1], None
 
 
-def assemble(articles: pd.DataFrame, results: dict[str, tuple[list[Request], dict]], prompts: dict[str, Prompt]) -> pd.DataFrame:
+def assemble(
+    articles: pd.DataFrame, results: dict[str, tuple[list[Request], dict]], prompts: dict[str, Prompt]
+) -> pd.DataFrame:
     """One row per article id with every task's outputs; every null carries a reason.
     `results` maps a task to its requests and cache entries by key (empty texts have none)."""
     n = len(articles)
@@ -168,8 +190,12 @@ def assemble(articles: pd.DataFrame, results: dict[str, tuple[list[Request], dic
                 reason[r.row] = "no label word among scored tokens" if r.key in entries else "empty text"
             else:
                 prob[r.row], mass[r.row], reason[r.row] = answer["fake"], answer["mass"], None
-        table |= {"veracity_prob_fake": prob, "veracity_confidence": np.maximum(prob, 1 - prob),
-                  "veracity_label_mass": mass, "veracity_null_reason": reason}
+        table |= {
+            "veracity_prob_fake": prob,
+            "veracity_confidence": np.maximum(prob, 1 - prob),
+            "veracity_label_mass": mass,
+            "veracity_null_reason": reason,
+        }
     if "zero_shot" in results:
         requests, entries = results["zero_shot"]
         label, raw, reason = [None] * n, [None] * n, [None] * n
@@ -180,7 +206,11 @@ def assemble(articles: pd.DataFrame, results: dict[str, tuple[list[Request], dic
             raw[r.row] = entries[r.key]["answer"]
             word, reason[r.row] = parse_label(raw[r.row], prompts["zero_shot"].labels(articles["lang"].iat[r.row]))
             label[r.row] = None if word is None else int(word == "fake")
-        table |= {"zero_shot_label": pd.array(label, dtype="Int8"), "zero_shot_raw": raw, "zero_shot_null_reason": reason}
+        table |= {
+            "zero_shot_label": pd.array(label, dtype="Int8"),
+            "zero_shot_raw": raw,
+            "zero_shot_null_reason": reason,
+        }
     if "intents" in results:
         requests, entries = results["intents"]
         for part in prompts["intents"].spec["perspectives"]:

@@ -41,7 +41,9 @@ def resolve_model(name: str) -> tuple[str, str | None]:
         package, filename = PACKAGED[name]
         spec = importlib.util.find_spec(package)
         if spec is None or spec.origin is None:
-            raise LLMUnavailable(f"LLM {name!r} needs the PyPI package {package.replace('_', '-')} (make setup installs it)")
+            raise LLMUnavailable(
+                f"LLM {name!r} needs the PyPI package {package.replace('_', '-')} (make setup installs it)"
+            )
         return str(Path(spec.origin).parent), filename
     if name.startswith("hf:"):
         path, _, gguf = name[3:].partition("#")
@@ -51,7 +53,10 @@ def resolve_model(name: str) -> tuple[str, str | None]:
 
 def label_first_tokens(tokenizer, labels: dict[str, list[str]]) -> dict[str, set[int]]:
     """First token id of every label word; two labels sharing one would make scoring meaningless."""
-    ids = {label: {tokenizer.encode(word, add_special_tokens=False)[0] for word in words} for label, words in labels.items()}
+    ids = {
+        label: {tokenizer.encode(word, add_special_tokens=False)[0] for word in words}
+        for label, words in labels.items()
+    }
     shared = set.intersection(*ids.values())
     if shared:
         raise ValueError(f"label words {labels} share first token(s) {sorted(shared)}: they cannot be told apart")
@@ -151,8 +156,14 @@ class TransformersBackend:
             self.model(input_ids=rows[0][:shared].unsqueeze(0), past_key_values=cache, use_cache=True, logits_to_keep=1)
             cache.batch_repeat_interleave(len(rows))
         mask = torch.cat([torch.ones((len(rows), shared), dtype=torch.long, device=self.device), tail_mask], dim=1)
-        out = self.model(input_ids=tail_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                         use_cache=cache is not None, logits_to_keep=1)
+        out = self.model(
+            input_ids=tail_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=cache is not None,
+            logits_to_keep=1,
+        )
         return out.logits[:, -1, :]
 
     def generate(self, chats, max_new_tokens, groups=None):
@@ -228,16 +239,28 @@ class TransformersBackend:
 
         cache = DynamicCache()
         tokens, prefix_mask, positions = left_padded(prefixes, [0] * len(prefixes))
-        self.model(input_ids=tokens, attention_mask=prefix_mask, position_ids=positions, past_key_values=cache,
-                   use_cache=True, logits_to_keep=1)
+        self.model(
+            input_ids=tokens,
+            attention_mask=prefix_mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         owner = torch.tensor([g for g, span in enumerate(spans) for _ in span], device=device)
         cache.batch_select_indices(owner)
         rest = [ids[i][len(prefixes[g]) :] for g, span in enumerate(spans) for i in span]
         offsets = [len(prefixes[g]) for g, span in enumerate(spans) for _ in span]
         tokens, rest_mask, positions = left_padded(rest, offsets)
         mask = torch.cat([prefix_mask[owner], rest_mask], dim=1)
-        logits = self.model(input_ids=tokens, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                            use_cache=True, logits_to_keep=1).logits[:, -1, :]
+        logits = self.model(
+            input_ids=tokens,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        ).logits[:, -1, :]
         cache = self._static_copy(cache, mask.shape[1] + max_new_tokens)
         eos = self.model.generation_config.eos_token_id
         eos = torch.tensor(eos if isinstance(eos, list) else [eos], device=device)
@@ -251,8 +274,13 @@ class TransformersBackend:
             if done.all() or step == max_new_tokens - 1:
                 break
             mask = torch.cat([mask, torch.ones((len(rest), 1), dtype=torch.long, device=device)], dim=1)
-            logits = self.model(input_ids=token[:, None], attention_mask=mask, position_ids=position[:, None],
-                                past_key_values=cache, use_cache=True).logits[:, -1, :]
+            logits = self.model(
+                input_ids=token[:, None],
+                attention_mask=mask,
+                position_ids=position[:, None],
+                past_key_values=cache,
+                use_cache=True,
+            ).logits[:, -1, :]
             position += 1
         texts = self.tokenizer.batch_decode(torch.stack(generated, dim=1), skip_special_tokens=True)
         return [text.strip() for text in texts]
@@ -278,17 +306,29 @@ class VLLMBackend:
 
     name = "vllm"
 
-    def __init__(self, model: str, tensor_parallel_size: int = 1, max_model_len: int = 4096,
-                 gpu_memory_utilization: float = 0.9, top_logprobs: int = 20):
+    def __init__(
+        self,
+        model: str,
+        tensor_parallel_size: int = 1,
+        max_model_len: int = 4096,
+        gpu_memory_utilization: float = 0.9,
+        top_logprobs: int = 20,
+    ):
         try:
             import vllm
         except ImportError as err:
-            raise LLMUnavailable("backend 'vllm' needs the optional extra: pip install -e '.[vllm]' (GPU machines only)") from err
+            raise LLMUnavailable(
+                "backend 'vllm' needs the optional extra: pip install -e '.[vllm]' (GPU machines only)"
+            ) from err
         path, gguf = resolve_model(model)
         self.model_id, self.top_logprobs, self.context = model, top_logprobs, max_model_len
         self._vllm = vllm
-        self.llm = vllm.LLM(model=str(Path(path) / gguf) if gguf else path, tensor_parallel_size=tensor_parallel_size,
-                            max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization)
+        self.llm = vllm.LLM(
+            model=str(Path(path) / gguf) if gguf else path,
+            tensor_parallel_size=tensor_parallel_size,
+            max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization,
+        )
         self.tokenizer = self.llm.get_tokenizer()
 
     def _prompts(self, chats):
@@ -299,7 +339,9 @@ class VLLMBackend:
         out = []
         for result in self.llm.generate(self._prompts(chats), params, use_tqdm=False):
             step = result.outputs[0].logprobs[0]
-            top = [(entry.decoded_token or self.tokenizer.decode([token]), entry.logprob) for token, entry in step.items()]
+            top = [
+                (entry.decoded_token or self.tokenizer.decode([token]), entry.logprob) for token, entry in step.items()
+            ]
             out.append(label_probabilities_from_top(top, labels))
         return out
 
@@ -324,9 +366,18 @@ class OpenAIBackend:
     name = "openai"
     RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
-    def __init__(self, model: str, base_url: str = "http://localhost:8000/v1", api_key_env: str = "OPENAI_API_KEY",
-                 concurrency: int = 8, max_retries: int = 5, timeout_s: float = 60.0, top_logprobs: int = 20,
-                 backoff_s: float = 1.0, context: int = 8192):
+    def __init__(
+        self,
+        model: str,
+        base_url: str = "http://localhost:8000/v1",
+        api_key_env: str = "OPENAI_API_KEY",
+        concurrency: int = 8,
+        max_retries: int = 5,
+        timeout_s: float = 60.0,
+        top_logprobs: int = 20,
+        backoff_s: float = 1.0,
+        context: int = 8192,
+    ):
         import httpx
 
         self.model_id = model
@@ -358,8 +409,17 @@ class OpenAIBackend:
             return list(pool.map(self._post, payloads))
 
     def score_labels(self, chats, labels):
-        payloads = [{"model": self.model_id, "messages": c, "max_tokens": 1, "temperature": 0.0, "logprobs": True,
-                     "top_logprobs": self.top_logprobs} for c in chats]
+        payloads = [
+            {
+                "model": self.model_id,
+                "messages": c,
+                "max_tokens": 1,
+                "temperature": 0.0,
+                "logprobs": True,
+                "top_logprobs": self.top_logprobs,
+            }
+            for c in chats
+        ]
         out = []
         for response in self._map(payloads):
             content = ((response["choices"][0].get("logprobs") or {}).get("content")) or []
@@ -368,7 +428,9 @@ class OpenAIBackend:
         return out
 
     def generate(self, chats, max_new_tokens, groups=None):  # servers cache shared prefixes themselves
-        payloads = [{"model": self.model_id, "messages": c, "max_tokens": max_new_tokens, "temperature": 0.0} for c in chats]
+        payloads = [
+            {"model": self.model_id, "messages": c, "max_tokens": max_new_tokens, "temperature": 0.0} for c in chats
+        ]
         return [(r["choices"][0]["message"].get("content") or "").strip() for r in self._map(payloads)]
 
     def truncate(self, text, max_tokens):

@@ -45,7 +45,10 @@ def zero_shot_quality(y: np.ndarray, label: pd.Series) -> dict:
     out = {"n": int(len(parsed)), "parsed": int(parsed.sum())}
     if parsed.any():
         pred = label[parsed].astype(int).to_numpy()
-        out |= {"accuracy": round(float((pred == y[parsed]).mean()), 4), "predicted_fake_share": round(float(pred.mean()), 4)}
+        out |= {
+            "accuracy": round(float((pred == y[parsed]).mean()), 4),
+            "predicted_fake_share": round(float(pred.mean()), 4),
+        }
     return out
 
 

@@ -17,8 +17,8 @@ from pipeline.settings import check, positive_ints
 @dataclass(frozen=True)
 class LogRegSettings:
     """Args:
-        C_grid: inverse regularisation strengths tried; validation macro-F1 picks one (ties: the smallest C).
-        max_iter: solver iterations.
+    C_grid: inverse regularisation strengths tried; validation macro-F1 picks one (ties: the smallest C).
+    max_iter: solver iterations.
     """
 
     C_grid: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0)
@@ -26,8 +26,12 @@ class LogRegSettings:
 
     def __post_init__(self):
         object.__setattr__(self, "C_grid", tuple(self.C_grid))
-        check(len(self.C_grid) > 0 and all(isinstance(c, (int, float)) and c > 0 for c in self.C_grid), "C_grid", list(self.C_grid),
-              "a non-empty list of numbers > 0")
+        check(
+            len(self.C_grid) > 0 and all(isinstance(c, (int, float)) and c > 0 for c in self.C_grid),
+            "C_grid",
+            list(self.C_grid),
+            "a non-empty list of numbers > 0",
+        )
         positive_ints(self, "max_iter")
 
 

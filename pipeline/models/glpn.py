@@ -37,13 +37,13 @@ from pipeline.settings import positive, positive_ints, rates
 @dataclass(frozen=True)
 class GCNLPSettings:
     """Args:
-        hidden: width of the GCN's hidden layer.
-        dropout: dropout before each GCN layer.
-        lr, weight_decay: Adam's learning rate and L2 penalty.
-        epochs: at most this many full-graph epochs.
-        patience: stop after this many epochs without a better validation macro-F1.
-        mask_rate: the global random label mask: the fraction of train nodes whose label
-            feature is hidden each epoch, and the loss is taken on (paper: 0.5; 0 = no mask).
+    hidden: width of the GCN's hidden layer.
+    dropout: dropout before each GCN layer.
+    lr, weight_decay: Adam's learning rate and L2 penalty.
+    epochs: at most this many full-graph epochs.
+    patience: stop after this many epochs without a better validation macro-F1.
+    mask_rate: the global random label mask: the fraction of train nodes whose label
+        feature is hidden each epoch, and the loss is taken on (paper: 0.5; 0 = no mask).
     """
 
     hidden: int = 64
@@ -63,9 +63,9 @@ class GCNLPSettings:
 @dataclass(frozen=True)
 class GLPNSettings(GCNLPSettings):
     """GCNLPSettings, plus:
-        pseudo_top_p: the fraction of unlabelled (val + test) nodes given the LLM's pseudo
-            label, the most confident first (paper: the top 5%).
-        use_pseudo_labels: False is the "without LLM pseudo labels" ablation.
+    pseudo_top_p: the fraction of unlabelled (val + test) nodes given the LLM's pseudo
+        label, the most confident first (paper: the top 5%).
+    use_pseudo_labels: False is the "without LLM pseudo labels" ablation.
     """
 
     pseudo_top_p: float = 0.05
@@ -94,7 +94,9 @@ def label_features(data: MethodInputs, top_p: float, use_pseudo: bool) -> np.nda
 def pseudo_labels(data: MethodInputs, top_p: float) -> dict[int, int]:
     """{row: LLM label (1 fake, 0 real)} for the top_p most confident unlabelled rows."""
     if data.llm_prob_fake is None:
-        raise ValueError("GLPN-LLM needs LLM pseudo labels (MethodInputs.llm_prob_fake is None); run the LLM stage or use gcn_lp")
+        raise ValueError(
+            "GLPN-LLM needs LLM pseudo labels (MethodInputs.llm_prob_fake is None); run the LLM stage or use gcn_lp"
+        )
     if not 0.0 <= top_p <= 1.0:
         raise ValueError(f"pseudo_top_p must lie in [0, 1], got {top_p}")
     prob = np.asarray(data.llm_prob_fake, dtype=np.float64)
@@ -120,9 +122,9 @@ def global_mask(train_idx: torch.Tensor, rate: float, generator: torch.Generator
 class Graph:
     """Tensors of one transductive graph."""
 
-    x: torch.Tensor            # (N, d) node features
-    labels: torch.Tensor       # (N, 2) label features
-    edge_index: torch.Tensor   # (2, E)
+    x: torch.Tensor  # (N, d) node features
+    labels: torch.Tensor  # (N, 2) label features
+    edge_index: torch.Tensor  # (2, E)
     edge_weight: torch.Tensor | None
 
 
@@ -154,8 +156,8 @@ class GLPN(torch.nn.Module):
         labels = graph.labels
         if masked is not None and len(masked):
             labels = labels.clone()
-            labels[masked] = 0.0                                   # L_i = 0 for i in M
-        h = torch.cat([graph.x, labels], dim=1)                    # H0 = [X ‖ L]
+            labels[masked] = 0.0  # L_i = 0 for i in M
+        h = torch.cat([graph.x, labels], dim=1)  # H0 = [X ‖ L]
         # H1 = ReLU(Â H0 W1), Â = D^-1/2 (A + I) D^-1/2 with A the similarity weights
         h = F.relu(self.conv1(h, graph.edge_index, graph.edge_weight))
         h = F.dropout(h, p=self.dropout, training=self.training)
@@ -179,7 +181,9 @@ class GLPNDetector:
         train_idx = torch.as_tensor(np.flatnonzero(data.mask("train")))
         val = data.mask("val")
         if not len(train_idx) or not val.any():
-            raise ValueError(f"{self.name}: need non-empty train and val splits (got {len(train_idx)} train, {val.sum()} val)")
+            raise ValueError(
+                f"{self.name}: need non-empty train and val splits (got {len(train_idx)} train, {val.sum()} val)"
+            )
         generator = seed_everything(self.seed)
         graph = self.graph(data)
         y = torch.as_tensor(data.y, device=self.device)

@@ -15,31 +15,45 @@ HIDDEN = -1
 @dataclass
 class MethodInputs:
     ids: list[str]
-    split: np.ndarray                     # "train" / "val" / "test" per row
-    y: np.ndarray                         # int64: 1 fake, 0 real, HIDDEN on test rows
-    text: np.ndarray                      # (N, d_text) text-encoder vectors
-    image: np.ndarray | None = None       # (N, d_image) CNN vectors, zeros where no image
-    clip_text: np.ndarray | None = None   # (N, d_clip) joint text vectors
+    split: np.ndarray  # "train" / "val" / "test" per row
+    y: np.ndarray  # int64: 1 fake, 0 real, HIDDEN on test rows
+    text: np.ndarray  # (N, d_text) text-encoder vectors
+    image: np.ndarray | None = None  # (N, d_image) CNN vectors, zeros where no image
+    clip_text: np.ndarray | None = None  # (N, d_clip) joint text vectors
     clip_image: np.ndarray | None = None  # (N, d_clip) joint image vectors, zeros where no image
-    has_image: np.ndarray | None = None   # (N,) bool
+    has_image: np.ndarray | None = None  # (N,) bool
     edge_index: np.ndarray | None = None  # (2, E) similarity graph, both directions
     edge_weight: np.ndarray | None = None  # (E,)
     llm_prob_fake: np.ndarray | None = None  # (N,) LLM P(fake), NaN where the LLM gave none
     llm_zero_shot: np.ndarray | None = None  # (N,) LLM one-word label 1/0, HIDDEN where none
     # Per-article graphs (None where an article has none) and InSide's intent vectors
-    sentence_graphs: list | None = None      # sentence-entity graphs (InSide)
-    intents: np.ndarray | None = None        # (N, 4, d) belief/desire/plan/outcome vectors, zeros where missing
-    intent_mask: np.ndarray | None = None    # (N, 4) bool: the LLM gave that paragraph
-    amr_graphs: list | None = None           # WikiAMR graphs with relation paths (LGCL)
-    propagation_graphs: list | None = None   # news propagation graphs (multi-view GMAE)
+    sentence_graphs: list | None = None  # sentence-entity graphs (InSide)
+    intents: np.ndarray | None = None  # (N, 4, d) belief/desire/plan/outcome vectors, zeros where missing
+    intent_mask: np.ndarray | None = None  # (N, 4) bool: the LLM gave that paragraph
+    amr_graphs: list | None = None  # WikiAMR graphs with relation paths (LGCL)
+    propagation_graphs: list | None = None  # news propagation graphs (multi-view GMAE)
     substitutes: dict[str, list[str]] = field(default_factory=dict)  # input -> what stands in for the paper's component
 
     def __post_init__(self):
         self.split = np.asarray(self.split)
         self.y = np.asarray(self.y, dtype=np.int64)
         n = len(self.ids)
-        for name in ("split", "y", "text", "image", "clip_text", "clip_image", "has_image", "llm_prob_fake", "llm_zero_shot",
-                     "sentence_graphs", "intents", "intent_mask", "amr_graphs", "propagation_graphs"):
+        for name in (
+            "split",
+            "y",
+            "text",
+            "image",
+            "clip_text",
+            "clip_image",
+            "has_image",
+            "llm_prob_fake",
+            "llm_zero_shot",
+            "sentence_graphs",
+            "intents",
+            "intent_mask",
+            "amr_graphs",
+            "propagation_graphs",
+        ):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"MethodInputs.{name}: {len(value)} rows for {n} articles")

@@ -54,14 +54,27 @@ class Batch:
     """A minibatch of articles: both graphs' nodes and edges concatenated, with `*_batch`
     giving each node's article (0..B-1)."""
 
-    def __init__(self, data: MethodInputs, rows: np.ndarray, fine_per_coarse: int, use_entities: bool, use_window: bool,
-                 use_fine: bool, device: str):
+    def __init__(
+        self,
+        data: MethodInputs,
+        rows: np.ndarray,
+        fine_per_coarse: int,
+        use_entities: bool,
+        use_window: bool,
+        use_fine: bool,
+        device: str,
+    ):
         xs, types, batch, edges = [], [], [], []
         offset = 0
         for b, row in enumerate(rows):
             g = data.sentence_graphs[row]
             if g is None:
-                x, node_type, edge_index, edge_type = torch.zeros(1, data.text.shape[1]), torch.tensor([SENTENCE]), torch.zeros(2, 0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+                x, node_type, edge_index, edge_type = (
+                    torch.zeros(1, data.text.shape[1]),
+                    torch.tensor([SENTENCE]),
+                    torch.zeros(2, 0, dtype=torch.long),
+                    torch.zeros(0, dtype=torch.long),
+                )
             else:
                 x, node_type, edge_index, edge_type = g.x, g.node_type, g.edge_index, g.edge_type
             keep_edge = torch.ones(edge_type.shape[0], dtype=torch.bool)
@@ -80,8 +93,8 @@ class Batch:
         self.sem_type = torch.cat(types).long().to(device)
         self.sem_batch = torch.cat(batch).to(device)
         self.sem_edges = torch.cat(edges, dim=1).to(device)
-        self.coarse_x = torch.as_tensor(data.intents[rows], dtype=torch.float32, device=device)      # (B, 4, d)
-        self.coarse_present = torch.as_tensor(data.intent_mask[rows], device=device)                  # (B, 4)
+        self.coarse_x = torch.as_tensor(data.intents[rows], dtype=torch.float32, device=device)  # (B, 4, d)
+        self.coarse_present = torch.as_tensor(data.intent_mask[rows], device=device)  # (B, 4)
         # intent graph per article: coarse nodes 0..3 linked to each other, fine node 4 + c*k + j to coarse c
         k = fine_per_coarse if use_fine else 0
         per_article = N_COARSE + N_COARSE * k
@@ -111,14 +124,16 @@ class DualLevelLayer(nn.Module):
         # from several threads in no fixed order, so trainings would not repeat.
         s, t = edges
         h_s, h_t = h.index_select(0, s), h.index_select(0, t)
-        w = torch.sigmoid(self.edge_gate(torch.cat([h_s, h_t, (h_s - h_t).abs()], dim=1)))      # eq. 8: w_st
-        m = scatter_mean(w * self.message(h_s), t, len(h))                                       # eq. 9: weighted messages
-        local = F.relu(self.self_loop(h) + m)                                                    # eq. 10
+        w = torch.sigmoid(self.edge_gate(torch.cat([h_s, h_t, (h_s - h_t).abs()], dim=1)))  # eq. 8: w_st
+        m = scatter_mean(w * self.message(h_s), t, len(h))  # eq. 9: weighted messages
+        local = F.relu(self.self_loop(h) + m)  # eq. 10
         if self.use_global:
-            root = torch.tanh(self.root_update(torch.cat([root, scatter_mean(local, batch, len(root))], dim=1)))  # eq. 11
+            root = torch.tanh(
+                self.root_update(torch.cat([root, scatter_mean(local, batch, len(root))], dim=1))
+            )  # eq. 11
             root_of_node = root.index_select(0, batch)
             gate = torch.sigmoid(self.fuse(torch.cat([local, root_of_node], dim=1)))
-            local = local + gate * root_of_node                                                  # eq. 12: residual fusion
+            local = local + gate * root_of_node  # eq. 12: residual fusion
         return self.norm(h + F.dropout(local, self.dropout, self.training)), root
 
 
@@ -134,32 +149,42 @@ class PathwayAlignment(nn.Module):
         self.scale = 1.0 / math.sqrt(dim)
 
     def gather(self, p, h, e_in, mask):
-        scores = self.q_in(p) @ (self.k_in(h) + e_in).transpose(1, 2) * self.scale                 # eq. 13: edge attention
+        scores = self.q_in(p) @ (self.k_in(h) + e_in).transpose(1, 2) * self.scale  # eq. 13: edge attention
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
-        return p + torch.softmax(scores, dim=-1) @ (self.v_in(h) + e_in)                            # eq. 14
+        return p + torch.softmax(scores, dim=-1) @ (self.v_in(h) + e_in)  # eq. 14
 
     def forward(self, h, types, mask):
         """h (B, L, d) nodes of both graphs, types (B, L), mask (B, L) -> pseudo nodes (B, P, d)."""
         e_in, e_out = self.edge(types * 2), self.edge(types * 2 + 1)
         p = self.gather(self.pseudo.expand(len(h), -1, -1), h, e_in, mask)
-        scores = (self.q_out(h) + e_out) @ self.k_out(p).transpose(1, 2) * self.scale              # eq. 15: back to the nodes
+        scores = (self.q_out(h) + e_out) @ self.k_out(p).transpose(1, 2) * self.scale  # eq. 15: back to the nodes
         h = h + torch.softmax(scores, dim=-1) @ self.v_out(p)
         return self.gather(p, h, e_in, mask)
 
 
 class InSide(nn.Module):
-    def __init__(self, in_dim: int, hidden: int = 256, depth: int = 3, fine_per_coarse: int = 4, pseudo_nodes: int = 4,
-                 dropout: float = 0.2, use_fine_intents: bool = True, use_global: bool = True, use_alignment: bool = True):
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: int = 256,
+        depth: int = 3,
+        fine_per_coarse: int = 4,
+        pseudo_nodes: int = 4,
+        dropout: float = 0.2,
+        use_fine_intents: bool = True,
+        use_global: bool = True,
+        use_alignment: bool = True,
+    ):
         super().__init__()
         self.k = fine_per_coarse if use_fine_intents else 0
         self.use_alignment = use_alignment
         self.sem_proj, self.int_proj = nn.Linear(in_dim, hidden), nn.Linear(in_dim, hidden)
         self.type_emb = nn.Embedding(4, hidden)
-        self.coarse_emb = nn.Embedding(N_COARSE, hidden)           # which perspective a coarse node is
+        self.coarse_emb = nn.Embedding(N_COARSE, hidden)  # which perspective a coarse node is
         self.missing_intent = nn.Parameter(torch.zeros(hidden))
         self.fine_queries = nn.Parameter(torch.randn(N_COARSE, max(self.k, 1), hidden) / math.sqrt(hidden))
         self.fine_key = nn.Linear(hidden, hidden)
-        self.roots = nn.Parameter(torch.zeros(2, hidden))          # initial super-roots: semantic, intent
+        self.roots = nn.Parameter(torch.zeros(2, hidden))  # initial super-roots: semantic, intent
         self.sem_layers = nn.ModuleList(DualLevelLayer(hidden, use_global, dropout) for _ in range(depth))
         self.int_layers = nn.ModuleList(DualLevelLayer(hidden, use_global, dropout) for _ in range(depth))
         self.alignment = PathwayAlignment(hidden, pseudo_nodes) if use_alignment else None
@@ -167,13 +192,13 @@ class InSide(nn.Module):
 
     def intent_nodes(self, batch: Batch, sentences: torch.Tensor) -> torch.Tensor:
         coarse = torch.where(batch.coarse_present[..., None], self.int_proj(batch.coarse_x), self.missing_intent)
-        coarse = coarse + self.coarse_emb.weight                                                  # (B, 4, d)
+        coarse = coarse + self.coarse_emb.weight  # (B, 4, d)
         if not self.k:
             return coarse.reshape(-1, coarse.shape[-1])
-        s, s_mask = sentences                                                                     # (B, L, d), (B, L)
+        s, s_mask = sentences  # (B, L, d), (B, L)
         queries = (self.fine_queries[None] + coarse[:, :, None]).reshape(batch.size, -1, s.shape[-1])  # (B, 4k, d)
         scores = queries @ self.fine_key(s).transpose(1, 2) / math.sqrt(s.shape[-1])
-        fine = torch.softmax(scores.masked_fill(~s_mask[:, None], float("-inf")), dim=-1) @ s     # eq. 7
+        fine = torch.softmax(scores.masked_fill(~s_mask[:, None], float("-inf")), dim=-1) @ s  # eq. 7
         return torch.cat([coarse, fine], dim=1).reshape(-1, s.shape[-1])
 
     def forward(self, batch: Batch) -> torch.Tensor:
@@ -193,7 +218,9 @@ class InSide(nn.Module):
             pooled = scatter_mean(h, owner, batch.size)
         else:
             nodes, mask = to_dense_batch(h[order], owner[order], batch_size=batch.size)
-            types, _ = to_dense_batch(torch.cat([batch.sem_type, batch.int_type])[order], owner[order], batch_size=batch.size)
+            types, _ = to_dense_batch(
+                torch.cat([batch.sem_type, batch.int_type])[order], owner[order], batch_size=batch.size
+            )
             pooled = self.alignment(nodes, types, mask).mean(1)
         return self.classifier(pooled)
 
@@ -201,17 +228,17 @@ class InSide(nn.Module):
 @dataclass(frozen=True)
 class InSideSettings:
     """Args:
-        hidden: node width in both graphs.
-        depth: dual-level layers.
-        fine_per_coarse: learnable fine intent nodes per coarse intent.
-        pseudo_nodes: pseudo nodes of the pathway alignment.
-        dropout: dropout in the layers.
-        lr, weight_decay: AdamW's learning rate and weight decay.
-        epochs: at most this many epochs.
-        patience: stop after this many epochs without a better validation macro-F1.
-        batch_size: articles per mini-batch.
-        use_entities, use_window, use_fine_intents, use_global, use_alignment: False removes
-            that component (the paper's ablations).
+    hidden: node width in both graphs.
+    depth: dual-level layers.
+    fine_per_coarse: learnable fine intent nodes per coarse intent.
+    pseudo_nodes: pseudo nodes of the pathway alignment.
+    dropout: dropout in the layers.
+    lr, weight_decay: AdamW's learning rate and weight decay.
+    epochs: at most this many epochs.
+    patience: stop after this many epochs without a better validation macro-F1.
+    batch_size: articles per mini-batch.
+    use_entities, use_window, use_fine_intents, use_global, use_alignment: False removes
+        that component (the paper's ablations).
     """
 
     hidden: int = 256
@@ -247,19 +274,32 @@ class InSideDetector:
 
     def _batch(self, data: MethodInputs, rows: np.ndarray) -> Batch:
         p = self.params
-        return Batch(data, rows, p["fine_per_coarse"], p["use_entities"], p["use_window"], p["use_fine_intents"], self.device)
+        return Batch(
+            data, rows, p["fine_per_coarse"], p["use_entities"], p["use_window"], p["use_fine_intents"], self.device
+        )
 
     def _check(self, data: MethodInputs) -> None:
         if data.sentence_graphs is None or data.intents is None:
-            raise ValueError("InSide needs sentence-entity graphs and intent vectors (run the graphs and intents stages)")
+            raise ValueError(
+                "InSide needs sentence-entity graphs and intent vectors (run the graphs and intents stages)"
+            )
 
     def fit(self, data: MethodInputs) -> dict:
         self._check(data)
         p = self.params
         train, val = np.flatnonzero(data.mask("train")), data.mask("val")
         generator = seed_everything(self.seed)
-        self.module = InSide(data.text.shape[1], p["hidden"], p["depth"], p["fine_per_coarse"], p["pseudo_nodes"], p["dropout"],
-                             p["use_fine_intents"], p["use_global"], p["use_alignment"]).to(self.device)
+        self.module = InSide(
+            data.text.shape[1],
+            p["hidden"],
+            p["depth"],
+            p["fine_per_coarse"],
+            p["pseudo_nodes"],
+            p["dropout"],
+            p["use_fine_intents"],
+            p["use_global"],
+            p["use_alignment"],
+        ).to(self.device)
         optimiser = torch.optim.AdamW(self.module.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
         weight = class_weights(data.y[train]).to(self.device)
         best = BestOnValidation(p["patience"])
@@ -269,9 +309,13 @@ class InSideDetector:
             self.module.train()
             order = train[torch.randperm(len(train), generator=generator).numpy()]
             for first in range(0, len(order), p["batch_size"]):
-                rows = order[first: first + p["batch_size"]]
+                rows = order[first : first + p["batch_size"]]
                 optimiser.zero_grad()
-                loss = F.cross_entropy(self.module(self._batch(data, rows)), torch.as_tensor(data.y[rows], device=self.device), weight=weight)
+                loss = F.cross_entropy(
+                    self.module(self._batch(data, rows)),
+                    torch.as_tensor(data.y[rows], device=self.device),
+                    weight=weight,
+                )
                 loss.backward()
                 optimiser.step()
             stop = best.update(epoch, macro_f1(data.y[val], self._prob(data, val)), self.module)
@@ -296,8 +340,12 @@ class InSideDetector:
         rows = np.flatnonzero(rows) if rows.dtype == bool else rows
         self.module.eval()
         with torch.no_grad():
-            return np.concatenate([torch.softmax(self.module(self._batch(data, rows[i: i + 64])), dim=1)[:, 1].cpu().numpy()
-                                   for i in range(0, len(rows), 64)])
+            return np.concatenate(
+                [
+                    torch.softmax(self.module(self._batch(data, rows[i : i + 64])), dim=1)[:, 1].cpu().numpy()
+                    for i in range(0, len(rows), 64)
+                ]
+            )
 
     def predict_proba(self, data: MethodInputs) -> np.ndarray:
         if self.module is None:

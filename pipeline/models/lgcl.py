@@ -64,6 +64,7 @@ def sce(a: torch.Tensor, b: torch.Tensor, gamma: float) -> torch.Tensor:
 
 # ---------------------------------------------------------------- LGCL graph transformer
 
+
 class RelationEncoder(nn.Module):
     """Bi-GRU over a relation path's labels -> one vector per path."""
 
@@ -75,8 +76,10 @@ class RelationEncoder(nn.Module):
     def forward(self, paths: torch.Tensor) -> torch.Tensor:
         """paths (U, L) relation ids padded with -1, each with at least one step -> (U, dim)."""
         lengths = (paths >= 0).sum(1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(paths + 1), lengths, batch_first=True, enforce_sorted=False)
-        _, last = self.gru(packed)                          # (2, U, dim / 2): both directions' final states
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.embedding(paths + 1), lengths, batch_first=True, enforce_sorted=False
+        )
+        _, last = self.gru(packed)  # (2, U, dim / 2): both directions' final states
         return torch.cat([last[0], last[1]], dim=1)
 
 
@@ -107,16 +110,24 @@ class RelationAttentionLayer(nn.Module):
 
 
 class LGCLEncoder(nn.Module):
-    def __init__(self, in_dim: int, n_relations: int, target_dim: int, hidden: int = 128, heads: int = 4, layers: int = 2,
-                 dropout: float = 0.1):
+    def __init__(
+        self,
+        in_dim: int,
+        n_relations: int,
+        target_dim: int,
+        hidden: int = 128,
+        heads: int = 4,
+        layers: int = 2,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         self.inp = nn.Linear(in_dim, hidden)
         self.relations = RelationEncoder(n_relations, hidden)
-        self.self_relation = nn.Parameter(torch.zeros(hidden))   # the path from a node to itself
+        self.self_relation = nn.Parameter(torch.zeros(hidden))  # the path from a node to itself
         self.layers = nn.ModuleList(RelationAttentionLayer(hidden, heads, dropout) for _ in range(layers))
         self.project = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, target_dim))
 
-    def forward(self, batch: "AMRBatch") -> torch.Tensor:
+    def forward(self, batch: AMRBatch) -> torch.Tensor:
         """Graph embeddings z (B, hidden)."""
         relations = torch.cat([self.relations(batch.distinct_paths), self.self_relation[None]])
         self_index = torch.full((batch.num_nodes,), len(batch.distinct_paths), device=batch.path_index.device)
@@ -158,21 +169,37 @@ class AMRBatch:
 
 # ---------------------------------------------------------------- multi-view GMAE
 
+
 def gin(in_dim: int, out_dim: int) -> GINConv:
     return GINConv(nn.Sequential(nn.Linear(in_dim, out_dim), nn.ReLU(), nn.Linear(out_dim, out_dim)), train_eps=True)
 
 
 class MultiViewGMAE(nn.Module):
-    def __init__(self, in_dim: int, hidden: int = 128, feature_mask: float = 0.5, edge_drop: float = 0.2, views: int = 2,
-                 remasks: int = 2, remask_rate: float = 0.5, gamma: float = 2.0):
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: int = 128,
+        feature_mask: float = 0.5,
+        edge_drop: float = 0.2,
+        views: int = 2,
+        remasks: int = 2,
+        remask_rate: float = 0.5,
+        gamma: float = 2.0,
+    ):
         super().__init__()
         self.encoder = nn.ModuleList([gin(in_dim, hidden), gin(hidden, hidden)])
         self.to_decoder = nn.Linear(hidden, hidden, bias=False)
         self.decoder = GINConv(nn.Linear(hidden, in_dim))
         self.mask_token = nn.Parameter(torch.zeros(in_dim))
         self.remask_token = nn.Parameter(torch.zeros(hidden))
-        self.settings = dict(feature_mask=feature_mask, edge_drop=edge_drop, views=views, remasks=remasks,
-                             remask_rate=remask_rate, gamma=gamma)
+        self.settings = dict(
+            feature_mask=feature_mask,
+            edge_drop=edge_drop,
+            views=views,
+            remasks=remasks,
+            remask_rate=remask_rate,
+            gamma=gamma,
+        )
 
     def encode(self, x, edge_index):
         h = F.relu(self.encoder[0](x, edge_index))
@@ -198,13 +225,16 @@ class MultiViewGMAE(nn.Module):
             for _ in range(s["remasks"]):
                 remask = masked | draw(n, s["remask_rate"])
                 decoded = self.decoder(torch.where(remask[:, None], self.remask_token, self.to_decoder(h)), edges)
-                reconstruction = reconstruction + sce(decoded[masked], batch.x[masked], s["gamma"]).mean()   # L_mrec
+                reconstruction = reconstruction + sce(decoded[masked], batch.x[masked], s["gamma"]).mean()  # L_mrec
         pairs = [(a, b) for a in range(len(pooled)) for b in range(a + 1, len(pooled))]
-        consistency = sum(1 - F.cosine_similarity(pooled[a], pooled[b]).mean() for a, b in pairs) / max(len(pairs), 1)  # L_mcos
+        consistency = sum(1 - F.cosine_similarity(pooled[a], pooled[b]).mean() for a, b in pairs) / max(
+            len(pairs), 1
+        )  # L_mcos
         return reconstruction / (s["views"] * s["remasks"]) + consistency
 
 
 # ---------------------------------------------------------------- detector
+
 
 def llm_classes(data: MethodInputs) -> tuple[np.ndarray, dict]:
     """The LLM's class per article (1 fake, 0 real, -1 none): zero-shot where parsed, else scored veracity."""
@@ -212,8 +242,11 @@ def llm_classes(data: MethodInputs) -> tuple[np.ndarray, dict]:
     prob = data.llm_prob_fake if data.llm_prob_fake is not None else np.full(len(data), np.nan)
     scored = np.where(np.isnan(prob), -1, (prob >= 0.5).astype(int))
     classes = np.where(zero_shot >= 0, zero_shot, scored)
-    counts = {"zero_shot": int((zero_shot >= 0).sum()), "scored_veracity": int(((zero_shot < 0) & (scored >= 0)).sum()),
-              "none": int((classes < 0).sum())}
+    counts = {
+        "zero_shot": int((zero_shot >= 0).sum()),
+        "scored_veracity": int(((zero_shot < 0) & (scored >= 0)).sum()),
+        "none": int((classes < 0).sum()),
+    }
     return classes.astype(np.int64), counts
 
 
@@ -221,7 +254,9 @@ def contrastive_targets(data: MethodInputs) -> tuple[torch.Tensor, torch.Tensor,
     """y_pos (N, d), y_neg (N, d) and whether the negative term applies, from label-free inputs only."""
     text = data.text - data.text.mean(0)
     classes, counts = llm_classes(data)
-    centroids = {c: text[classes == c].mean(0) if (classes == c).any() else np.zeros(text.shape[1], np.float32) for c in (0, 1)}
+    centroids = {
+        c: text[classes == c].mean(0) if (classes == c).any() else np.zeros(text.shape[1], np.float32) for c in (0, 1)
+    }
     has_negative = (classes >= 0) & np.array([(classes == 1 - c).any() for c in classes])
     negative = np.stack([centroids[1 - c] if c >= 0 else np.zeros(text.shape[1], np.float32) for c in classes])
     counts["without_negative"] = int((~has_negative).sum())
@@ -236,18 +271,18 @@ def logistic(z: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class LGCLSettings:
     """Args:
-        hidden, heads, layers, dropout: the relation-aware graph transformer over WikiAMR graphs.
-        lam: weight of the negative (LLM-labelled centroid) term of L_lgcl.
-        margin: margin of the negative term.
-        gamma: exponent of the scaled cosine error.
-        lr: Adam's learning rate (both encoders).
-        epochs, batch_size: LGCL training.
-        gmae_hidden, feature_mask, edge_drop, views, remasks, remask_rate: the multi-view GMAE
-            over propagation graphs (k views, m re-maskings).
-        gmae_epochs, gmae_batch_size: GMAE training.
-        C_grid: the linear SVM's C values; validation macro-F1 picks one.
-        cv_folds: folds of the papers' cross-validation protocol, recorded beside.
-        use_lgcl, use_propagation: False drops that embedding (the "only L_prop" / "only L_lgcl" ablations).
+    hidden, heads, layers, dropout: the relation-aware graph transformer over WikiAMR graphs.
+    lam: weight of the negative (LLM-labelled centroid) term of L_lgcl.
+    margin: margin of the negative term.
+    gamma: exponent of the scaled cosine error.
+    lr: Adam's learning rate (both encoders).
+    epochs, batch_size: LGCL training.
+    gmae_hidden, feature_mask, edge_drop, views, remasks, remask_rate: the multi-view GMAE
+        over propagation graphs (k views, m re-maskings).
+    gmae_epochs, gmae_batch_size: GMAE training.
+    C_grid: the linear SVM's C values; validation macro-F1 picks one.
+    cv_folds: folds of the papers' cross-validation protocol, recorded beside.
+    use_lgcl, use_propagation: False drops that embedding (the "only L_prop" / "only L_lgcl" ablations).
     """
 
     hidden: int = 128
@@ -275,11 +310,28 @@ class LGCLSettings:
 
     def __post_init__(self):
         object.__setattr__(self, "C_grid", tuple(self.C_grid))
-        positive_ints(self, "hidden", "heads", "layers", "epochs", "batch_size", "gmae_hidden", "views", "remasks", "gmae_epochs",
-                      "gmae_batch_size", "cv_folds")
+        positive_ints(
+            self,
+            "hidden",
+            "heads",
+            "layers",
+            "epochs",
+            "batch_size",
+            "gmae_hidden",
+            "views",
+            "remasks",
+            "gmae_epochs",
+            "gmae_batch_size",
+            "cv_folds",
+        )
         rates(self, "dropout", "feature_mask", "edge_drop", "remask_rate")
         positive("lr", self.lr)
-        check(len(self.C_grid) > 0 and all(c > 0 for c in self.C_grid), "C_grid", list(self.C_grid), "a non-empty list of numbers > 0")
+        check(
+            len(self.C_grid) > 0 and all(c > 0 for c in self.C_grid),
+            "C_grid",
+            list(self.C_grid),
+            "a non-empty list of numbers > 0",
+        )
         if not (self.use_lgcl or self.use_propagation):
             raise ParamsError("use_lgcl and use_propagation cannot both be false")
 
@@ -304,35 +356,60 @@ class LGCLDetector:
         if not len(rows):
             raise ValueError("lgcl: no article has a WikiAMR graph")
         y_pos, y_neg, has_negative, counts = contrastive_targets(data)
-        n_relations = max(int(g.path_relations.max()) + 1 if g.path_relations.numel() else 0 for g in data.amr_graphs if g is not None)
-        self.lgcl = LGCLEncoder(data.amr_graphs[rows[0]].x.shape[1], max(n_relations, 1), y_pos.shape[1], p["hidden"], p["heads"],
-                                p["layers"], p["dropout"]).to(self.device)
+        n_relations = max(
+            int(g.path_relations.max()) + 1 if g.path_relations.numel() else 0 for g in data.amr_graphs if g is not None
+        )
+        self.lgcl = LGCLEncoder(
+            data.amr_graphs[rows[0]].x.shape[1],
+            max(n_relations, 1),
+            y_pos.shape[1],
+            p["hidden"],
+            p["heads"],
+            p["layers"],
+            p["dropout"],
+        ).to(self.device)
         optimiser = torch.optim.AdamW(self.lgcl.parameters(), lr=p["lr"])
         losses, start = [], time.perf_counter()
         for _ in tqdm(range(p["epochs"]), desc=f"lgcl seed {self.seed}", unit="epoch", leave=False):
             self.lgcl.train()
             order, total = rows[torch.randperm(len(rows), generator=generator).numpy()], 0.0
             for first in range(0, len(order), p["batch_size"]):
-                chunk = order[first: first + p["batch_size"]]
+                chunk = order[first : first + p["batch_size"]]
                 batch = AMRBatch([data.amr_graphs[i] for i in chunk], self.device)
                 y = self.lgcl.project(self.lgcl(batch))
-                pos, neg = sce(y, y_pos[chunk].to(self.device), p["gamma"]), sce(y, y_neg[chunk].to(self.device), p["gamma"])
+                pos, neg = (
+                    sce(y, y_pos[chunk].to(self.device), p["gamma"]),
+                    sce(y, y_neg[chunk].to(self.device), p["gamma"]),
+                )
                 loss = (pos + p["lam"] * has_negative[chunk].to(self.device) * F.relu(p["margin"] - neg)).mean()
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 total += loss.item() * len(chunk)
             losses.append(round(total / len(rows), 5))
-        return {"epochs": p["epochs"], "seconds_per_epoch": round((time.perf_counter() - start) / max(p["epochs"], 1), 4),
-                "loss_by_epoch": losses, "llm_classes": counts, "articles_with_graph": len(rows)}
+        return {
+            "epochs": p["epochs"],
+            "seconds_per_epoch": round((time.perf_counter() - start) / max(p["epochs"], 1), 4),
+            "loss_by_epoch": losses,
+            "llm_classes": counts,
+            "articles_with_graph": len(rows),
+        }
 
     def _fit_gmae(self, data: MethodInputs, generator: torch.Generator) -> dict:
         p = self.params
         graphs = [Data(x=g.x.float(), edge_index=g.edge_index) for g in data.propagation_graphs if g is not None]
         if not graphs:
             raise ValueError("lgcl: no article has a propagation graph")
-        self.gmae = MultiViewGMAE(graphs[0].x.shape[1], p["gmae_hidden"], p["feature_mask"], p["edge_drop"], p["views"],
-                                  p["remasks"], p["remask_rate"], p["gamma"]).to(self.device)
+        self.gmae = MultiViewGMAE(
+            graphs[0].x.shape[1],
+            p["gmae_hidden"],
+            p["feature_mask"],
+            p["edge_drop"],
+            p["views"],
+            p["remasks"],
+            p["remask_rate"],
+            p["gamma"],
+        ).to(self.device)
         optimiser = torch.optim.AdamW(self.gmae.parameters(), lr=p["lr"])
         losses, start = [], time.perf_counter()
         for _ in tqdm(range(p["gmae_epochs"]), desc=f"gmae seed {self.seed}", unit="epoch", leave=False):
@@ -340,15 +417,19 @@ class LGCLDetector:
             order = torch.randperm(len(graphs), generator=generator).tolist()
             total = 0.0
             for first in range(0, len(order), p["gmae_batch_size"]):
-                chunk = [graphs[i] for i in order[first: first + p["gmae_batch_size"]]]
+                chunk = [graphs[i] for i in order[first : first + p["gmae_batch_size"]]]
                 loss = self.gmae.loss(GraphBatch.from_data_list(chunk).to(self.device), generator)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 total += loss.item() * len(chunk)
             losses.append(round(total / len(graphs), 5))
-        return {"epochs": p["gmae_epochs"], "seconds_per_epoch": round((time.perf_counter() - start) / max(p["gmae_epochs"], 1), 4),
-                "loss_by_epoch": losses, "articles_with_graph": len(graphs)}
+        return {
+            "epochs": p["gmae_epochs"],
+            "seconds_per_epoch": round((time.perf_counter() - start) / max(p["gmae_epochs"], 1), 4),
+            "loss_by_epoch": losses,
+            "articles_with_graph": len(graphs),
+        }
 
     def features(self, data: MethodInputs) -> np.ndarray:
         """The concatenated graph embeddings of every article (zeros where it has no graph)."""
@@ -359,7 +440,7 @@ class LGCLDetector:
                 z = np.zeros((len(data), self.params["hidden"]), np.float32)
                 rows = [i for i, g in enumerate(data.amr_graphs) if g is not None]
                 for first in range(0, len(rows), self.params["batch_size"]):
-                    chunk = rows[first: first + self.params["batch_size"]]
+                    chunk = rows[first : first + self.params["batch_size"]]
                     z[chunk] = self.lgcl(AMRBatch([data.amr_graphs[i] for i in chunk], self.device)).cpu().numpy()
                 parts.append(z)
                 self.lgcl.cpu()
@@ -368,9 +449,15 @@ class LGCLDetector:
                 g = np.zeros((len(data), self.params["gmae_hidden"]), np.float32)
                 rows = [i for i, graph in enumerate(data.propagation_graphs) if graph is not None]
                 for first in range(0, len(rows), 64):
-                    chunk = rows[first: first + 64]
-                    batch = GraphBatch.from_data_list([Data(x=data.propagation_graphs[i].x.float(),
-                                                            edge_index=data.propagation_graphs[i].edge_index) for i in chunk])
+                    chunk = rows[first : first + 64]
+                    batch = GraphBatch.from_data_list(
+                        [
+                            Data(
+                                x=data.propagation_graphs[i].x.float(), edge_index=data.propagation_graphs[i].edge_index
+                            )
+                            for i in chunk
+                        ]
+                    )
                     g[chunk] = self.gmae.embed(batch.to(self.device)).cpu().numpy()
                 parts.append(g)
                 self.gmae.cpu()
@@ -398,17 +485,24 @@ class LGCLDetector:
         self.mean, std = X[train].mean(0), X[train].std(0)
         self.std = np.where(std > 1e-6, std, 1.0)
         X = (X - self.mean) / self.std
-        scores = {C: macro_f1(data.y[val], logistic(self._svm(C).fit(X[train], data.y[train]).decision_function(X[val])))
-                  for C in p["C_grid"]}
+        scores = {
+            C: macro_f1(data.y[val], logistic(self._svm(C).fit(X[train], data.y[train]).decision_function(X[val])))
+            for C in p["C_grid"]
+        }
         C = max(scores, key=lambda c: (scores[c], -c))  # ties: the smallest C
         self.svm = self._svm(C).fit(X[train], data.y[train])
-        return record | {"selected": {"C": C, "val_macro_f1": round(scores[C], 4)},
-                         "val_macro_f1_by_C": {str(c): round(s, 4) for c, s in scores.items()},
-                         "features": int(X.shape[1]),
-                         "articles_without_amr_graph": None if data.amr_graphs is None else int(sum(g is None for g in data.amr_graphs)),
-                         "articles_without_propagation_graph": None if data.propagation_graphs is None else
-                         int(sum(g is None for g in data.propagation_graphs)),
-                         "cross_validation": self.cross_validate(X, data, C)}
+        return record | {
+            "selected": {"C": C, "val_macro_f1": round(scores[C], 4)},
+            "val_macro_f1_by_C": {str(c): round(s, 4) for c, s in scores.items()},
+            "features": int(X.shape[1]),
+            "articles_without_amr_graph": None
+            if data.amr_graphs is None
+            else int(sum(g is None for g in data.amr_graphs)),
+            "articles_without_propagation_graph": None
+            if data.propagation_graphs is None
+            else int(sum(g is None for g in data.propagation_graphs)),
+            "cross_validation": self.cross_validate(X, data, C),
+        }
 
     def cross_validate(self, X: np.ndarray, data: MethodInputs, C: float) -> dict:
         """The papers' protocol on the labelled (train + val) articles: k-fold 80:20, mean and std."""
@@ -420,9 +514,13 @@ class LGCLDetector:
             prob = logistic(self._svm(C).fit(X[fit_rows], y[fit_rows]).decision_function(X[held_out]))
             acc.append(float(((prob >= 0.5) == y[held_out]).mean()))
             f1.append(macro_f1(y[held_out], prob))
-        return {"folds": self.params["cv_folds"], "articles": int(len(labelled)), "C": C,
-                "accuracy": {"mean": round(float(np.mean(acc)), 4), "std": round(float(np.std(acc)), 4)},
-                "macro_f1": {"mean": round(float(np.mean(f1)), 4), "std": round(float(np.std(f1)), 4)}}
+        return {
+            "folds": self.params["cv_folds"],
+            "articles": int(len(labelled)),
+            "C": C,
+            "accuracy": {"mean": round(float(np.mean(acc)), 4), "std": round(float(np.std(acc)), 4)},
+            "macro_f1": {"mean": round(float(np.mean(f1)), 4), "std": round(float(np.std(f1)), 4)},
+        }
 
     def predict_proba(self, data: MethodInputs) -> np.ndarray:
         if self.svm is None:

@@ -28,7 +28,9 @@ class LLMOnlyDetector:
     @staticmethod
     def _llm(data: MethodInputs) -> np.ndarray:
         if data.llm_prob_fake is None:
-            raise ValueError("llm_only needs LLM predictions (MethodInputs.llm_prob_fake is None); run the LLM stage first")
+            raise ValueError(
+                "llm_only needs LLM predictions (MethodInputs.llm_prob_fake is None); run the LLM stage first"
+            )
         return np.asarray(data.llm_prob_fake, dtype=np.float64)
 
     def fit(self, data: MethodInputs) -> dict:

@@ -20,11 +20,11 @@ from pipeline.settings import positive, positive_ints, rates
 @dataclass(frozen=True)
 class MLPSettings:
     """Args:
-        hidden: width of the hidden layer.
-        dropout: dropout after the hidden layer.
-        lr, weight_decay: Adam's learning rate and L2 penalty.
-        epochs: at most this many full-batch epochs.
-        patience: stop after this many epochs without a better validation macro-F1.
+    hidden: width of the hidden layer.
+    dropout: dropout after the hidden layer.
+    lr, weight_decay: Adam's learning rate and L2 penalty.
+    epochs: at most this many full-batch epochs.
+    patience: stop after this many epochs without a better validation macro-F1.
     """
 
     hidden: int = 128
@@ -66,7 +66,10 @@ class MLPDetector:
         y = torch.as_tensor(data.y[train], device=self.device)
         weight = class_weights(data.y[train]).to(self.device)
         self.module = torch.nn.Sequential(
-            torch.nn.Linear(X.shape[1], p["hidden"]), torch.nn.ReLU(), torch.nn.Dropout(p["dropout"]), torch.nn.Linear(p["hidden"], 2)
+            torch.nn.Linear(X.shape[1], p["hidden"]),
+            torch.nn.ReLU(),
+            torch.nn.Dropout(p["dropout"]),
+            torch.nn.Linear(p["hidden"], 2),
         ).to(self.device)
         optimiser = torch.optim.Adam(self.module.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
         best = BestOnValidation(p["patience"])

@@ -89,7 +89,7 @@ class PLE(nn.Module):
 
     def forward(self, x: torch.Tensor, task: str) -> torch.Tensor:
         outputs = torch.stack([expert(x) for expert in (*self.experts[task], *self.shared)], dim=1)  # (B, 2K, H)
-        gate = torch.softmax(self.gates[task](x), dim=-1)                                              # (B, 2K)
+        gate = torch.softmax(self.gates[task](x), dim=-1)  # (B, 2K)
         return (gate.unsqueeze(-1) * outputs).sum(dim=1)
 
 
@@ -106,9 +106,18 @@ class BranchSE(nn.Module):
 
 
 class MMFNDNet(nn.Module):
-    def __init__(self, text_dim: int, image_dim: int, clip_dim: int, hidden: int = 256, num_experts: int = 3,
-                 dropout: float = 0.2, use_ple: bool = True, use_similarity_weighting: bool = True,
-                 use_attention: bool = True):
+    def __init__(
+        self,
+        text_dim: int,
+        image_dim: int,
+        clip_dim: int,
+        hidden: int = 256,
+        num_experts: int = 3,
+        dropout: float = 0.2,
+        use_ple: bool = True,
+        use_similarity_weighting: bool = True,
+        use_attention: bool = True,
+    ):
         super().__init__()
         self.text_proj = mlp(text_dim + clip_dim, hidden, dropout)
         self.image_proj = mlp(image_dim + clip_dim, hidden, dropout)
@@ -122,7 +131,9 @@ class MMFNDNet(nn.Module):
             self.branch_mlp = nn.ModuleDict({b: mlp(hidden, hidden, dropout) for b in BRANCHES})
         self.use_ple = use_ple
         self.attention = BranchSE() if use_attention else None
-        self.classifier = nn.Sequential(nn.Linear(len(BRANCHES) * hidden, 64), nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, 2))
+        self.classifier = nn.Sequential(
+            nn.Linear(len(BRANCHES) * hidden, 64), nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, 2)
+        )
 
     def _refine(self, h_t, h_v, c):
         if self.use_ple:
@@ -132,22 +143,23 @@ class MMFNDNet(nn.Module):
     def forward(self, text, image, clip_text, clip_image, has_image):
         """Returns (logits (B, 2), branch attention weights (B, 3) or None)."""
         m = has_image.unsqueeze(-1).to(text.dtype)
-        h_t = self.text_proj(torch.cat([text, clip_text], dim=-1))            # h_t = ReLU(W_t [t; ct])
-        h_v = self.image_proj(torch.cat([image, clip_image], dim=-1)) * m     # h_v = ReLU(W_v [v; cv]) * m
-        c = self.cross_proj(torch.cat([clip_text, clip_image], dim=-1)) * m   # c = ReLU(W_c [ct; cv]) * m
+        h_t = self.text_proj(torch.cat([text, clip_text], dim=-1))  # h_t = ReLU(W_t [t; ct])
+        h_v = self.image_proj(torch.cat([image, clip_image], dim=-1)) * m  # h_v = ReLU(W_v [v; cv]) * m
+        c = self.cross_proj(torch.cat([clip_text, clip_image], dim=-1)) * m  # c = ReLU(W_c [ct; cv]) * m
         if self.similarity is not None:
             c = c * self.similarity(clip_text, clip_image, has_image).unsqueeze(-1)  # c = w(ct, cv) * c
         b_t, b_v, b_c = self._refine(h_t, h_v, c)
-        z = torch.stack([b_t, b_v * m, b_c * m], dim=1)                       # (B, 3, H)
+        z = torch.stack([b_t, b_v * m, b_c * m], dim=1)  # (B, 3, H)
         weights = None
         if self.attention is not None:
             weights = self.attention(z)
-            z = z * weights.unsqueeze(-1)                                     # z_b = a_b * z_b
-        return self.classifier(z.flatten(1)), weights                         # concatenated branches
+            z = z * weights.unsqueeze(-1)  # z_b = a_b * z_b
+        return self.classifier(z.flatten(1)), weights  # concatenated branches
 
 
-def train_step(model: MMFNDNet, optimizer: torch.optim.Optimizer, batch: tuple, y: torch.Tensor,
-               class_weight: torch.Tensor) -> float:
+def train_step(
+    model: MMFNDNet, optimizer: torch.optim.Optimizer, batch: tuple, y: torch.Tensor, class_weight: torch.Tensor
+) -> float:
     """One optimisation step on a batch (text, image, clip_text, clip_image, has_image)."""
     logits, _ = model(*batch)
     loss = F.cross_entropy(logits, y, weight=class_weight)
@@ -166,16 +178,16 @@ def balanced_class_weight(y: np.ndarray) -> torch.Tensor:
 @dataclass(frozen=True)
 class MMFNDSettings:
     """Args:
-        hidden: width of every branch and expert.
-        num_experts: experts per PLE group (shared, unimodal task, cross-modal task).
-        dropout: dropout in the branch and expert layers.
-        lr, weight_decay: Adam's learning rate and L2 penalty.
-        batch_size: training mini-batch.
-        epochs: at most this many epochs.
-        patience: stop after this many epochs without a better validation macro-F1.
-        use_ple: False replaces the PLE network by one MLP per view (the "w/o PLE" ablation).
-        use_similarity_weighting: False drops the CLIP-similarity weight of the cross-modal feature.
-        use_attention: False averages the three views instead of SE attention.
+    hidden: width of every branch and expert.
+    num_experts: experts per PLE group (shared, unimodal task, cross-modal task).
+    dropout: dropout in the branch and expert layers.
+    lr, weight_decay: Adam's learning rate and L2 penalty.
+    batch_size: training mini-batch.
+    epochs: at most this many epochs.
+    patience: stop after this many epochs without a better validation macro-F1.
+    use_ple: False replaces the PLE network by one MLP per view (the "w/o PLE" ablation).
+    use_similarity_weighting: False drops the CLIP-similarity weight of the cross-modal feature.
+    use_attention: False averages the three views instead of SE attention.
     """
 
     hidden: int = 256
@@ -222,7 +234,10 @@ class MMFNDDetector:
             )
         has_image = data.has_image if data.has_image is not None else np.abs(data.image).sum(axis=1) > 0
         arrays = (data.text, data.image, data.clip_text, data.clip_image)
-        return (*(torch.tensor(np.asarray(a), dtype=torch.float32) for a in arrays), torch.tensor(np.asarray(has_image, bool)))
+        return (
+            *(torch.tensor(np.asarray(a), dtype=torch.float32) for a in arrays),
+            torch.tensor(np.asarray(has_image, bool)),
+        )
 
     def fit(self, data: MethodInputs) -> dict:
         p = self.params
@@ -232,8 +247,15 @@ class MMFNDDetector:
             raise ValueError(f"mmfnd: need non-empty train and val splits (got {len(train)} train, {len(val)} val)")
         generator = seed_everything(self.seed)
         device = torch.device(self.device)
-        self.model = MMFNDNet(features[0].shape[1], features[1].shape[1], features[2].shape[1], p["hidden"],
-                              p["num_experts"], p["dropout"], **self.ablation).to(device)
+        self.model = MMFNDNet(
+            features[0].shape[1],
+            features[1].shape[1],
+            features[2].shape[1],
+            p["hidden"],
+            p["num_experts"],
+            p["dropout"],
+            **self.ablation,
+        ).to(device)
         features = tuple(f.to(device) for f in features)
         y = torch.tensor(data.y).to(device)
         class_weight = balanced_class_weight(data.y[train]).to(device)

@@ -18,7 +18,9 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def macro_f1(y: np.ndarray, prob_fake: np.ndarray) -> float:
-    return float(f1_score(y, (np.asarray(prob_fake) >= 0.5).astype(int), labels=[0, 1], average="macro", zero_division=0))
+    return float(
+        f1_score(y, (np.asarray(prob_fake) >= 0.5).astype(int), labels=[0, 1], average="macro", zero_division=0)
+    )
 
 
 def class_weights(y: np.ndarray) -> torch.Tensor:
@@ -53,4 +55,8 @@ class BestOnValidation:
             model.load_state_dict(self.state)
 
     def record(self) -> dict:
-        return {"selected_epoch": self.best_epoch, "val_macro_f1": round(self.best_score, 4), "val_macro_f1_by_epoch": self.history}
+        return {
+            "selected_epoch": self.best_epoch,
+            "val_macro_f1": round(self.best_score, 4),
+            "val_macro_f1_by_epoch": self.history,
+        }

@@ -27,10 +27,18 @@ import penman
 SUBSTITUTE = "dependency-based semantic graph in PENMAN (offline substitute for amrlib parse_xfm_bart_large)"
 CONTENT_POS = {"VERB", "NOUN", "PROPN", "ADJ", "ADV", "NUM", "PRON"}
 ROLES = {
-    "nsubj": ":ARG0", "csubj": ":ARG0",
-    "dobj": ":ARG1", "obj": ":ARG1", "nsubjpass": ":ARG1", "csubjpass": ":ARG1", "attr": ":ARG1",
-    "ccomp": ":ARG1", "xcomp": ":ARG1", "oprd": ":ARG1",
-    "dative": ":ARG2", "iobj": ":ARG2",
+    "nsubj": ":ARG0",
+    "csubj": ":ARG0",
+    "dobj": ":ARG1",
+    "obj": ":ARG1",
+    "nsubjpass": ":ARG1",
+    "csubjpass": ":ARG1",
+    "attr": ":ARG1",
+    "ccomp": ":ARG1",
+    "xcomp": ":ARG1",
+    "oprd": ":ARG1",
+    "dative": ":ARG2",
+    "iobj": ":ARG2",
     "poss": ":poss",
 }
 
@@ -66,8 +74,11 @@ def _sentence_triples(sent, prefix: str) -> tuple[str, list[tuple]]:
         if head.i in entity_of:
             ent = entity_of[head.i]
             name = f"{var[head.i]}n"
-            triples += [(var[head.i], ":instance", _concept(ent.label_)), (var[head.i], ":name", name),
-                        (name, ":instance", "name")]
+            triples += [
+                (var[head.i], ":instance", _concept(ent.label_)),
+                (var[head.i], ":name", name),
+                (name, ":instance", "name"),
+            ]
             words = [w for w in (_name_word(t.text) for t in ent) if w]
             triples += [(name, f":op{k}", f'"{w}"') for k, w in enumerate(words, start=1)]
         else:

@@ -23,16 +23,28 @@ from pipeline.semantics import wikiamr
 from pipeline.semantics.kb import KnowledgeBase
 from pipeline.semantics.text import SPACY_LANGS, TextAnalysis, from_doc, split_chinese
 
-SCHEMA = pa.schema([
-    ("id", pa.string()),
-    ("status", pa.string()),
-    ("sentences", pa.list_(pa.string())),
-    ("entities", pa.list_(pa.struct([("text", pa.string()), ("label", pa.string()), ("sentences", pa.list_(pa.int32()))]))),
-    ("amr", pa.string()),
-    ("links", pa.list_(pa.struct([("mention", pa.string()), ("title", pa.string()), ("method", pa.string()), ("score", pa.float32())]))),
-    ("wikiamr_nodes", pa.list_(pa.struct([("id", pa.string()), ("concept", pa.string()), ("kind", pa.string())]))),
-    ("wikiamr_edges", pa.list_(pa.struct([("src", pa.string()), ("role", pa.string()), ("dst", pa.string())]))),
-])
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("status", pa.string()),
+        ("sentences", pa.list_(pa.string())),
+        (
+            "entities",
+            pa.list_(pa.struct([("text", pa.string()), ("label", pa.string()), ("sentences", pa.list_(pa.int32()))])),
+        ),
+        ("amr", pa.string()),
+        (
+            "links",
+            pa.list_(
+                pa.struct(
+                    [("mention", pa.string()), ("title", pa.string()), ("method", pa.string()), ("score", pa.float32())]
+                )
+            ),
+        ),
+        ("wikiamr_nodes", pa.list_(pa.struct([("id", pa.string()), ("concept", pa.string()), ("kind", pa.string())]))),
+        ("wikiamr_edges", pa.list_(pa.struct([("src", pa.string()), ("role", pa.string()), ("dst", pa.string())]))),
+    ]
+)
 
 
 def analyse_articles(
@@ -59,7 +71,10 @@ def analyse_articles(
         if not texts[i].strip():
             analysis, graph = TextAnalysis([], status="empty text"), None
         elif i not in english:
-            analysis, graph = TextAnalysis(split_chinese(texts[i]), status=f"no English pipeline ({df['lang'].iloc[i]})"), None
+            analysis, graph = (
+                TextAnalysis(split_chinese(texts[i]), status=f"no English pipeline ({df['lang'].iloc[i]})"),
+                None,
+            )
         else:
             doc = next(parsed_docs)
             analysis = from_doc(doc, max_entities)
@@ -87,11 +102,18 @@ def analyse_articles(
         for link in links.values():
             linkable[f"linked by {link.method}"] += 1
         nodes, edges = wikiamr.build(graph, links, kb) if graph else ([], [])
-        rows.append({
-            "id": df["id"].iloc[i], "status": analysis.status, "sentences": analysis.sentences,
-            "entities": analysis.entities, "amr": graph, "links": [link.to_dict() for link in links.values()],
-            "wikiamr_nodes": nodes, "wikiamr_edges": edges,
-        })
+        rows.append(
+            {
+                "id": df["id"].iloc[i],
+                "status": analysis.status,
+                "sentences": analysis.sentences,
+                "entities": analysis.entities,
+                "amr": graph,
+                "links": [link.to_dict() for link in links.values()],
+                "wikiamr_nodes": nodes,
+                "wikiamr_edges": edges,
+            }
+        )
 
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
     report = {
@@ -102,7 +124,11 @@ def analyse_articles(
         "entities": int(sum(len(r["entities"]) for r in rows)),
         "amr_graphs": int(table.column("amr").length() - table.column("amr").null_count),
         "entity_linking": dict(linkable)
-        | {"fraction_linked": round(linkable["linked"] / linkable["entity names"], 4) if linkable["entity names"] else None},
+        | {
+            "fraction_linked": round(linkable["linked"] / linkable["entity names"], 4)
+            if linkable["entity names"]
+            else None
+        },
         "evidence_edges": int(sum(e["role"] == ":wiki-mentions" for r in rows for e in r["wikiamr_edges"])),
     }
     return table, report

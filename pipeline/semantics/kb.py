@@ -45,8 +45,13 @@ class Link:
 
 
 class KnowledgeBase:
-    def __init__(self, entries: dict[str, dict], title_vectors: np.ndarray | None = None, encoder=None,
-                 min_similarity: float = 0.85):
+    def __init__(
+        self,
+        entries: dict[str, dict],
+        title_vectors: np.ndarray | None = None,
+        encoder=None,
+        min_similarity: float = 0.85,
+    ):
         self.titles = sorted(entries)
         self.extracts = {t: normalise(entries[t].get("extract", "")) for t in self.titles}
         self.by_title = {normalise(t): t for t in self.titles}
@@ -58,7 +63,7 @@ class KnowledgeBase:
         self.min_similarity = min_similarity
 
     @classmethod
-    def load(cls, path: Path, **kwargs) -> "KnowledgeBase":
+    def load(cls, path: Path, **kwargs) -> KnowledgeBase:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: knowledge base file not found (semantics.kb in params.yaml)")
