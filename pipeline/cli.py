@@ -1,6 +1,10 @@
 """`fnd`: every pipeline stage as a command, plus `fnd datasets`, `fnd predict` (score new
 articles with a trained method) and `fnd gate` (CI's metrics gate).
 
+An expected failure (bad input, a missing file, bad params: `pipeline.errors.FndError`) prints one
+`error: …` line and exits 1; anything else is a bug and prints its traceback. `fnd --debug` or
+$FND_DEBUG=1 shows the traceback of expected failures too.
+
 DVC runs these same commands (see dvc.yaml); run them by hand to work on one dataset.
 """
 
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +21,7 @@ import typer
 
 from pipeline import config
 from pipeline.data import registry
-from pipeline.errors import USER_ERRORS
+from pipeline.errors import DEBUG_ENV, USER_ERRORS, BadInput, debugging
 
 app = typer.Typer(help="Reproducible fake-news detection pipeline.", no_args_is_help=True, add_completion=False)
 
@@ -28,7 +33,20 @@ DATA_ROOT = typer.Option(
 )
 
 
+@app.callback()
+def _options(
+    debug: bool = typer.Option(
+        False, "--debug", help=f"Show the traceback of expected errors too (or set ${DEBUG_ENV}=1)."
+    ),
+) -> None:
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+
+
 def _fail(err: Exception) -> None:
+    """Print an expected error as one line and exit 1; with --debug, raise it with its traceback."""
+    if debugging():
+        raise err
     typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
@@ -65,7 +83,7 @@ def ingest(
 
     chosen = [n for n in registry.ADAPTER_MODULES if n != "generic"] if all_ else list(names or [])
     if not chosen:
-        _fail(ValueError("name at least one dataset, or pass --all"))
+        _fail(BadInput("name at least one dataset, or pass --all"))
     try:
         cfg = config.load_params(params)
         for name in chosen:
@@ -146,10 +164,10 @@ def _llm_stage(dataset: str, run, params: Path) -> None:
         )
 
 
-@app.command()
-def intents(dataset: str, params: Path = PARAMS) -> None:
+@app.command("intent-embeddings")
+def intent_embeddings(dataset: str, params: Path = PARAMS) -> None:
     """Embed the LLM's intent paragraphs (belief, desire, plan, outcome) with the text encoder (InSide)."""
-    from stages import intents as stage
+    from stages import intent_embeddings as stage
 
     try:
         report = stage.run(dataset, config.load_params(params))
@@ -164,10 +182,10 @@ def intents(dataset: str, params: Path = PARAMS) -> None:
 @app.command("similarity-graph")
 def similarity_graph(dataset: str, params: Path = PARAMS) -> None:
     """Cross-modal similarity graph over all posts (five similarity types, threshold θ)."""
-    from stages import graphs as stage
+    from stages import similarity_graph as stage
 
     try:
-        stats = stage.run_similarity(dataset, config.load_params(params))
+        stats = stage.run(dataset, config.load_params(params))
     except USER_ERRORS as err:
         _fail(err)
     if stats["built"]:
@@ -179,13 +197,13 @@ def similarity_graph(dataset: str, params: Path = PARAMS) -> None:
         typer.echo(f"{dataset}: similarity graph not built: {stats['reason']}")
 
 
-@app.command()
-def graphs(dataset: str, data_root: str | None = DATA_ROOT, params: Path = PARAMS) -> None:
+@app.command("article-graphs")
+def article_graphs(dataset: str, data_root: str | None = DATA_ROOT, params: Path = PARAMS) -> None:
     """Propagation, sentence-entity and WikiAMR graphs per article."""
-    from stages import graphs as stage
+    from stages import article_graphs as stage
 
     try:
-        stats = stage.run_structure(dataset, config.load_params(params), data_root)
+        stats = stage.run(dataset, config.load_params(params), data_root)
     except USER_ERRORS as err:
         _fail(err)
     for name in ("propagation", "sentence_entity", "wikiamr"):
@@ -229,7 +247,7 @@ def stages(
         _fail(err)
     if check:
         if not out.exists() or out.read_text() != text:
-            _fail(ValueError(f"{out} is out of date with {params} and pipeline/methods.py: run `fnd stages`"))
+            _fail(BadInput(f"{out} is out of date with {params} and pipeline/methods.py: run `fnd stages`"))
         typer.echo(f"{out} is current")
         return
     out.write_text(text)
@@ -258,9 +276,9 @@ def predict(
     from pipeline import predict as scoring
 
     if (text is None) == (input_file is None):
-        _fail(ValueError("give either --text (one article) or --input (a CSV or JSONL file)"))
+        _fail(BadInput("give either --text (one article) or --input (a CSV or JSONL file)"))
     if output is not None and output.suffix not in (".csv", ".jsonl"):
-        _fail(ValueError(f"--output {output}: use a .csv or .jsonl file"))
+        _fail(BadInput(f"--output {output}: use a .csv or .jsonl file"))
     try:
         cfg = config.load_params(params)
         items = (
@@ -270,7 +288,7 @@ def predict(
         )
         with contextlib.redirect_stdout(sys.stderr):  # encoder packages print while loading; stdout carries the results
             results = scoring.predict(method, dataset, items, cfg, config.data_root(cfg, data_root), top_k)
-    except (scoring.PredictError, *USER_ERRORS) as err:
+    except USER_ERRORS as err:
         _fail(err)
     if output is None:
         for result in results:
@@ -323,7 +341,7 @@ def gate(
 
     try:
         passed, report = metrics_gate.run(tolerance, skip)
-    except metrics_gate.GateError as err:
+    except USER_ERRORS as err:
         _fail(err)
     typer.echo(report)
     if not passed:

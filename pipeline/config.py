@@ -7,13 +7,15 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.errors import MissingFile
+
 DATA_ROOT_ENV = "FND_DATA_ROOT"
 
 
 def load_params(path: Path | str = "params.yaml") -> dict:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: params file not found (run from the project root or pass --params)")
+        raise MissingFile(f"{path}: params file not found (run from the project root or pass --params)")
     return yaml.safe_load(path.read_text()) or {}
 
 
@@ -42,7 +44,7 @@ def llm_intents_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "llm_intents.parquet"
 
 
-def intents_path(dataset: str) -> Path:
+def intent_embeddings_path(dataset: str) -> Path:
     return Path("data/processed") / dataset / "intent_embeddings.parquet"
 
 
@@ -64,3 +66,25 @@ def metrics_path(method: str, dataset: str) -> Path:
 
 def plots_dir(method: str, dataset: str) -> Path:
     return Path("metrics/plots") / method / dataset
+
+
+# The `fnd` command that writes each artifact (the rest of graphs/ comes from article-graphs).
+WRITTEN_BY = {
+    "articles.parquet": "ingest",
+    "embeddings.parquet": "embed",
+    "semantics.parquet": "semantics",
+    "llm.parquet": "llm",
+    "llm_intents.parquet": "llm-intents",
+    "intent_embeddings.parquet": "intent-embeddings",
+    "similarity.pt": "similarity-graph",
+}
+
+
+def require(path: Path | str) -> Path:
+    """`path`, or a MissingFile error naming the command that writes it."""
+    path = Path(path)
+    if not path.exists():
+        command = WRITTEN_BY.get(path.name, "article-graphs" if path.parent.name == "graphs" else None)
+        hint = f"run `fnd {command}` for this dataset or `dvc repro`" if command else "run `dvc repro`"
+        raise MissingFile(f"{path}: not found; {hint}")
+    return path

@@ -13,11 +13,13 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+from pipeline.errors import FndError
+
 # Stages that read every metric file: re-run alone, on the committed metrics of skipped stages.
 AGGREGATE_STAGES = ("report",)
 
 
-class GateError(Exception):
+class GateError(FndError):
     """A dvc or git command the gate needs failed."""
 
 

@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from pipeline import methods  # noqa: E402
+from pipeline.errors import BadInput, MissingFile
 from pipeline.papers import PUBLISHED  # noqa: E402
 
 HEADLINE = ("accuracy", "macro_f1", "auc")
@@ -48,7 +49,7 @@ def _read(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read metrics ({err})") from err
+        raise BadInput(f"{path}: cannot read metrics ({err})") from err
 
 
 def load_runs(root: Path) -> list[Run]:
@@ -67,7 +68,7 @@ def load_runs(root: Path) -> list[Run]:
             for name in trained[dataset, method]:
                 path = root / "metrics" / name / f"{dataset}.json"
                 if not path.exists():
-                    raise FileNotFoundError(f"{path}: no metrics for {name} on {dataset}; run `dvc repro` first")
+                    raise MissingFile(f"{path}: no metrics for {name} on {dataset}; run `dvc repro` first")
                 embedded.metrics[name, dataset] = _read(path)
     runs = [embedded]
     for folder in sorted(p for p in (root / "reports/full").glob("*") if (p / "metrics").is_dir()):

@@ -9,13 +9,11 @@ from __future__ import annotations
 import dataclasses
 from typing import TypeVar
 
-from pipeline.errors import FndError
+from pipeline.errors import ParamsError
+
+__all__ = ["ParamsError", "check", "parse", "positive", "positive_ints", "rates"]
 
 T = TypeVar("T")
-
-
-class ParamsError(FndError, ValueError):
-    """A params.yaml value that cannot be used: unknown key, unknown name, value out of range."""
 
 
 def parse(cls: type[T], values: dict | None, where: str) -> T:

@@ -160,21 +160,21 @@ def upstream_stages(dataset: str, folder: str, params: dict, reads: set[str]) ->
             [path["semantics"], _report_file(f"{processed}/semantics_report.json")],
         ),
         f"intent_embeddings-{dataset}": _stage(
-            f"python -m stages.intents {dataset}",
-            [llm_intents, *import_closure(["stages.intents"])],
+            f"python -m stages.intent_embeddings {dataset}",
+            [llm_intents, *import_closure(["stages.intent_embeddings"])],
             ["embed.text", "embed.device"],
             [path["intent_embeddings"], _report_file(f"{processed}/intents_report.json")],
         ),
         f"similarity_graph-{dataset}": _stage(
-            f"python -m stages.graphs similarity {dataset}",
-            [path["articles"], path["embeddings"], *import_closure(["stages.graphs"])],
+            f"python -m stages.similarity_graph {dataset}",
+            [path["articles"], path["embeddings"], *import_closure(["stages.similarity_graph"])],
             ["graphs.similarity", "graphs.device"],
             [path["similarity_graph"]],
             [f"metrics/graphs/{dataset}/similarity.json"],
         ),
         f"article_graphs-{dataset}": _stage(
-            f"python -m stages.graphs structure {dataset}",
-            [path["articles"], path["embeddings"], path["semantics"], raw, *import_closure(["stages.graphs"])],
+            f"python -m stages.article_graphs {dataset}",
+            [path["articles"], path["embeddings"], path["semantics"], raw, *import_closure(["stages.article_graphs"])],
             [
                 "data_root",
                 *options,

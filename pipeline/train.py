@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipeline import config
+from pipeline.errors import BadInput
 from pipeline.features.intents import PERSPECTIVES
 from pipeline.graphs.io import load_graphs
 from pipeline.methods import MethodSpec, artifact_path
@@ -41,7 +43,7 @@ def _rows(ids: list[str], table_ids: list[str], path, stage: str) -> np.ndarray:
     position = {key: i for i, key in enumerate(table_ids)}
     missing = [key for key in ids if key not in position]
     if missing:
-        raise ValueError(f"{path}: no row for {len(missing)} article id(s), e.g. {missing[:3]}; re-run {stage}")
+        raise BadInput(f"{path}: no row for {len(missing)} article id(s), e.g. {missing[:3]}; re-run {stage}")
     return np.array([position[key] for key in ids], dtype=np.int64)
 
 
@@ -49,7 +51,7 @@ def load_inputs(
     dataset: str, reads: tuple[str, ...] | list[str], root: Path | str = "."
 ) -> tuple[MethodInputs, pd.DataFrame]:
     """(MethodInputs, articles) from exactly the artifacts named in `reads` (see pipeline.methods.ARTIFACTS)."""
-    path = {name: Path(root) / artifact_path(name, dataset) for name in reads}
+    path = {name: config.require(Path(root) / artifact_path(name, dataset)) for name in reads}
     articles = pq.read_table(path["articles"]).to_pandas()
     ids = articles["id"].tolist()
     table = pq.read_table(path["embeddings"])
@@ -75,7 +77,9 @@ def load_inputs(
     if "intent_embeddings" in reads:
         intents = pq.read_table(path["intent_embeddings"])
         substitutes["intents_llm"] = _llm_substitute(read_meta(intents).get("llm"))
-        inputs |= _intents(intents, _rows(ids, intents.column("id").to_pylist(), path["intent_embeddings"], "intents"))
+        inputs |= _intents(
+            intents, _rows(ids, intents.column("id").to_pylist(), path["intent_embeddings"], "intent-embeddings")
+        )
     if "semantics" in reads:
         amr_source = read_meta(path["semantics"]).get("amr_source", "")
         substitutes["amr"] = [f"AMR: {amr_source}"] if "substitute" in amr_source else []
@@ -129,7 +133,7 @@ def train(method: MethodSpec, data: MethodInputs, settings: dict, seed: int, dev
     if missing:
         raise NotApplicable(f"{method.name} needs {', '.join(missing)}, which this dataset does not have")
     if not data.mask("train").any() or not data.mask("val").any():
-        raise ValueError(f"{method}: need non-empty train and val splits")
+        raise BadInput(f"{method.name}: need non-empty train and val splits")
     model = method.detector_class()(seed=seed, device=device, **settings)
     record = model.fit(data)
     prob = np.asarray(model.predict_proba(data), dtype=float)

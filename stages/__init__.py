@@ -15,17 +15,19 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.errors import USER_ERRORS
+from pipeline.errors import USER_ERRORS, debugging
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
 def fail_clearly():
-    """An expected error becomes one line on stderr and exit status 1."""
+    """An expected error becomes one line on stderr and exit status 1 (its traceback with $FND_DEBUG)."""
     try:
         yield
     except USER_ERRORS as err:
+        if debugging():
+            raise
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
 

@@ -14,7 +14,7 @@ from pipeline.vectors import read_meta
 
 def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     cfg = dict(params.get("embed", {}))
-    articles = pq.read_table(config.articles_path(dataset)).to_pandas()
+    articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
     start = time.perf_counter()
     table = embed_articles(articles, config.data_root(params, data_root), **cfg)
     out = config.embeddings_path(dataset)

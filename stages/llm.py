@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from pipeline import config
 from pipeline.device import resolve_device
+from pipeline.errors import ParamsError
 from pipeline.llm.annotate import Annotator, assemble
 from pipeline.llm.backends import PACKAGED, PAPER_MODEL, make_backend
 from pipeline.llm.cache import ResultCache
@@ -50,7 +51,7 @@ def veracity_rows(articles, cfg: dict) -> list[int] | None:
         return None
     unknown = sorted(set(splits) - {"train", "val", "test"})
     if unknown:
-        raise ValueError(f"params.yaml llm.veracity.splits: unknown split(s) {unknown}; use train, val, test")
+        raise ParamsError(f"params.yaml llm.veracity.splits: unknown split(s) {unknown}; use train, val, test")
     return [int(row) for row in np.flatnonzero(articles["split"].isin(splits).to_numpy())]
 
 
@@ -80,7 +81,7 @@ def run_intents(dataset: str, params: dict, progress: bool = True, backend_facto
 
 def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress: bool, backend_factory) -> dict:
     cfg = params.get("llm", {})
-    articles = pq.read_table(config.articles_path(dataset)).to_pandas()
+    articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
     cache = ResultCache(Path(cfg.get("cache_dir", ".cache/llm")) / "results.sqlite")
     factory = backend_factory or (lambda: make_backend(cfg, str(resolve_device(cfg.get("device", "auto")))))
     annotator = Annotator(cfg, cache, factory)

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 
 from pipeline import config
 from pipeline.device import resolve_device
+from pipeline.errors import ParamsError
 from pipeline.features import registry
 from pipeline.semantics import amr
 from pipeline.semantics.analyse import analyse_articles
@@ -20,7 +21,7 @@ from pipeline.vectors import META_KEY
 def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     cfg = params.get("semantics", {})
     root = config.data_root(params, data_root)
-    articles = pq.read_table(config.articles_path(dataset)).to_pandas()
+    articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
     kb_path = root / cfg.get("kb", "wikipedia/summaries_en.json")
     kb = KnowledgeBase.load(kb_path, min_similarity=cfg.get("link_min_similarity", 0.85))
     device = resolve_device(cfg.get("device", "auto"))
@@ -31,7 +32,7 @@ def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     if amr_setting.startswith("amrlib:"):
         parser = amr.AmrlibParser(amr_setting[len("amrlib:") :], device=str(device))
     elif amr_setting != "dependency":
-        raise ValueError(f"semantics.amr must be 'dependency' or 'amrlib:<model folder>', got {amr_setting!r}")
+        raise ParamsError(f"semantics.amr must be 'dependency' or 'amrlib:<model folder>', got {amr_setting!r}")
 
     start = time.perf_counter()
     table, report = analyse_articles(

@@ -14,6 +14,7 @@ from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
 from pipeline.features.embed import _fit_alignment, embed_articles
 from pipeline.features.images import CORRUPT, MISSING, NO_IMAGE, OK, load_image
+from pipeline.settings import ParamsError
 from pipeline.vectors import read_meta, vectors
 
 CPU = torch.device("cpu")
@@ -131,7 +132,7 @@ def test_too_few_pairs_leaves_joint_vectors_null(articles, mediaeval_root):
 
 
 def test_unknown_encoder_names_are_clear_errors():
-    with pytest.raises(KeyError, match="unknown text encoder"):
+    with pytest.raises(ParamsError, match="unknown text encoder"):
         registry.text_encoder("bert-large-nonsense", CPU)
     with pytest.raises(registry.EncoderLoadError, match="No model hub is reachable"):
         registry.text_encoder("hf:/nonexistent/model/dir", CPU)

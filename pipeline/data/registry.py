@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from pipeline.errors import ParamsError
+
 ADAPTER_MODULES = {
     "mediaeval2016": "pipeline.data.mediaeval2016",
     "politifact": "pipeline.data.politifact",
@@ -30,7 +32,7 @@ def get(name: str) -> ModuleType:
     try:
         return importlib.import_module(ADAPTER_MODULES[name])
     except KeyError:
-        raise KeyError(f"unknown dataset adapter {name!r}; known: {', '.join(sorted(ADAPTER_MODULES))}") from None
+        raise ParamsError(f"unknown dataset adapter {name!r}; known: {', '.join(sorted(ADAPTER_MODULES))}") from None
 
 
 def adapter_name(dataset: str, options: dict | None) -> str:

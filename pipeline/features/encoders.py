@@ -12,6 +12,8 @@ from PIL import Image
 from torchvision import transforms
 from tqdm.auto import tqdm
 
+from pipeline.errors import ParamsError
+
 
 def _batches(n: int, batch_size: int, desc: str, progress: bool):
     starts = range(0, n, batch_size)
@@ -112,7 +114,7 @@ def torchvision_cnn(arch: str, device: torch.device, weights: str = "DEFAULT") -
         net = torchvision.models.get_model(arch, weights=None)
         net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     if not isinstance(getattr(net, "fc", None), torch.nn.Linear):
-        raise ValueError(f"torchvision:{arch}: only CNNs with an 'fc' head (the ResNet family) are supported")
+        raise ParamsError(f"torchvision:{arch}: only CNNs with an 'fc' head (the ResNet family) are supported")
     dim = net.fc.in_features
     net.fc = torch.nn.Identity()
     return CNNImageEncoder(net, net, dim, device)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from pipeline.errors import FndError
+from pipeline.errors import FndError, ParamsError
 from pipeline.features import encoders
 
 DEFAULTS = {"text": "minilm", "image": "efficientnet-lite0", "joint": "aligned"}
@@ -59,7 +59,7 @@ def text_encoder(name: str, device: torch.device):
     if name.startswith("hf:"):
         target = name[len("hf:") :]
         return _load(name, lambda: encoders.HFTextEncoder(target, device)), EncoderInfo(name, f"Hugging Face {target}")
-    raise KeyError(f"unknown text encoder {name!r}; use 'minilm' or 'hf:<name or path>'")
+    raise ParamsError(f"unknown text encoder {name!r}; use 'minilm' or 'hf:<name or path>'")
 
 
 def image_encoder(name: str, device: torch.device):
@@ -74,7 +74,7 @@ def image_encoder(name: str, device: torch.device):
         arch, _, weights = name[len("torchvision:") :].partition("@")
         build = lambda: encoders.torchvision_cnn(arch, device, weights or "DEFAULT")  # noqa: E731
         return _load(name, build), EncoderInfo(name, f"torchvision {arch} ({weights or 'DEFAULT weights'})")
-    raise KeyError(f"unknown image encoder {name!r}; use 'efficientnet-lite0' or 'torchvision:<arch>[@file]'")
+    raise ParamsError(f"unknown image encoder {name!r}; use 'efficientnet-lite0' or 'torchvision:<arch>[@file]'")
 
 
 def joint_encoder(name: str, device: torch.device):
@@ -93,4 +93,4 @@ def joint_encoder(name: str, device: torch.device):
             model_name, _, pretrained = spec.partition("/")
         build = lambda: encoders.OpenClipEncoder(model_name, pretrained or None, device)  # noqa: E731
         return _load(name, build), EncoderInfo(name, f"open_clip {spec}")
-    raise KeyError(f"unknown joint encoder {name!r}; use 'aligned' or 'open_clip:<arch>/<pretrained>'")
+    raise ParamsError(f"unknown joint encoder {name!r}; use 'aligned' or 'open_clip:<arch>/<pretrained>'")

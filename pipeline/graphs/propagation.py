@@ -88,6 +88,7 @@ import torch
 from torch_geometric.data import Data
 
 from pipeline.data.schema import IngestError, where
+from pipeline.errors import ParamsError
 
 UPFD_FOLDER = Path("fakenewsnet/upfd_politifact")
 UPFD_FILES = ("A.txt", "node_graph_id.npy", "graph_labels.npy", "pol_id_twitter_mapping.pkl")
@@ -435,7 +436,7 @@ def twitter_trees(
 ) -> tuple[dict[str, Data], dict]:
     """One tree per twitter15_16 article (extra.tree_file, relative to data_root)."""
     if max_nodes is not None and max_nodes < 1:
-        raise ValueError(f"max_nodes must be at least 1 (or None for no cap), got {max_nodes}")
+        raise ParamsError(f"graphs.propagation.max_tree_nodes must be at least 1 (or None for no cap), got {max_nodes}")
     label_of = _article_labels(articles)
     counts = _Counts(
         "articles without a tree file (no graph)",

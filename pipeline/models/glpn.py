@@ -1,5 +1,8 @@
 """GLPN-LLM: global label propagation with LLM pseudo labels.
 
+Paper: "Synergizing LLMs with Global Label Propagation for Multimodal Fake News Detection",
+arXiv:2506.00488. `GCNLPDetector` (gcn_lp) is the same network without LLM pseudo labels.
+
 One transductive graph holds every post (train, val and test), linked by the cross-modal
 similarity graph. Each node's input is its joint text-image embedding concatenated with a
 two-column label feature (real, fake): the ground-truth one-hot for train nodes, the LLM's

@@ -1,5 +1,8 @@
 """InSide: intent-semantic graphs with dual-level updates and pathway alignment.
 
+Paper: "Bridging Thoughts and Words: Graph-Based Intent-Semantic Joint Learning for Fake News
+Detection" (CIKM'25), arXiv:2509.01660.
+
 Per article, two graphs:
 - the semantic graph (stage graphs, `sentence_entity.pt`): sentence nodes linked within a
   sliding window, entity nodes linked to the sentences that mention them;

@@ -1,5 +1,8 @@
 """LGCL + multi-view GMAE: two self-supervised graph embeddings per article into a linear SVM.
 
+Paper: "LLM-based Contrastive Self-Supervised AMR Learning with Masked Graph Autoencoders for
+Fake News Detection", arXiv:2508.18819.
+
 LGCL (LLM-guided contrastive learning) over the article's WikiAMR graph (AMR + Wikipedia
 evidence nodes, stage graphs): a graph transformer whose attention between two nodes
 carries their relation path, encoded by a bi-GRU over the relation labels of a shortest

@@ -1,6 +1,9 @@
 """MMFND: multimodal fake news detection with CLIP cross-modal features, progressive layered
 extraction (PLE) multi-task experts and squeeze-and-excitation (SE) attention over modalities.
 
+Paper: "Multi-Task Network Guided Multimodal Fusion for Fake News Detection", Ma, Zhang, Liu and
+Zhang (ACML; no arXiv version). Authors' code: github.com/diga7654321/MMFND.
+
 The paper's idea: a post is judged from three views, its text, its image and how well the two
 agree. Unimodal features (a text encoder, an image CNN) each get concatenated with the
 matching CLIP vector; the cross-modal feature comes from the CLIP pair and is re-weighted by
@@ -34,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipeline.errors import BadInput
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import BestOnValidation, macro_f1, seed_everything
 from pipeline.settings import positive, positive_ints, rates
@@ -305,5 +309,5 @@ class MMFNDDetector:
         """Per-row SE attention weights (N, 3) over (text, image, cross_modal); image and
         cross-modal weights are 0 for posts without an image (those branches are masked)."""
         if not self.ablation["use_attention"]:
-            raise ValueError("mmfnd was trained with use_attention=False: there are no attention weights to explain")
+            raise BadInput("mmfnd was trained with use_attention=False: there are no attention weights to explain")
         return self._outputs(self._features(data))[1]

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score
 
+from pipeline.errors import BadInput
+
 
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
@@ -27,7 +29,7 @@ def class_weights(y: np.ndarray) -> torch.Tensor:
     """Inverse-frequency weights n / (2 n_c) for classes (real, fake)."""
     counts = np.bincount(y, minlength=2)
     if (counts == 0).any():
-        raise ValueError(f"the train split needs both classes, got counts (real, fake) = {tuple(counts)}")
+        raise BadInput(f"the train split needs both classes, got counts (real, fake) = {tuple(counts)}")
     return torch.as_tensor(len(y) / (2.0 * counts), dtype=torch.float32)
 
 

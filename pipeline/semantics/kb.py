@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from unidecode import unidecode
 
+from pipeline.errors import BadInput, MissingFile
+
 LINKABLE_TYPES = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"}
 
 
@@ -66,13 +68,13 @@ class KnowledgeBase:
     def load(cls, path: Path, **kwargs) -> KnowledgeBase:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: knowledge base file not found (semantics.kb in params.yaml)")
+            raise MissingFile(f"{path}: knowledge base file not found (semantics.kb in params.yaml)")
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+            raise BadInput(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
         if not isinstance(entries, dict):
-            raise ValueError(f"{path}: expected a JSON object {{title: {{title, extract}}}}")
+            raise BadInput(f"{path}: expected a JSON object {{title: {{title, extract}}}}")
         return cls(entries, **kwargs)
 
     def embed_titles(self, encoder, batch_size: int = 256, progress: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""Stage intents: the LLM's intent paragraphs (llm_intents.parquet) ->
+"""Stage intent_embeddings: the LLM's intent paragraphs (llm_intents.parquet) ->
 data/processed/<dataset>/intent_embeddings.parquet + intents_report.json (InSide's coarse intent nodes)."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pipeline.vectors import read_meta
 
 def run(dataset: str, params: dict) -> dict:
     cfg = params.get("embed", {})
-    llm = pq.read_table(config.llm_intents_path(dataset))
+    llm = pq.read_table(config.require(config.llm_intents_path(dataset)))
     encoder, info = registry.text_encoder(cfg.get("text", "minilm"), resolve_device(cfg.get("device", "auto")))
     table, report = embed_intents(llm.to_pandas(), encoder, info.to_dict(), llm_provenance=read_meta(llm))
-    out = config.intents_path(dataset)
+    out = config.intent_embeddings_path(dataset)
     pq.write_table(table, out)
     (out.parent / "intents_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
@@ -28,4 +28,4 @@ def run(dataset: str, params: dict) -> dict:
 if __name__ == "__main__":
     from stages import main
 
-    main({"intents": run}, __doc__)
+    main({"intent_embeddings": run}, __doc__)
