@@ -326,8 +326,8 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
             lines.append(f"{paper} {where} | {_cell(row, 'accuracy')} | {_cell(row, 'macro_f1')} |")
     return lines + [
         "",
-        "Our numbers come from the substitutes listed at the end, on the data named; see the README for why "
-        "they differ from the papers'.",
+        "Our numbers come from the substitutes listed at the end, on the data named; docs/methods.md (fidelity "
+        "and substitutes) and docs/findings.md say why they differ from the papers'.",
         "",
     ]
 

@@ -1,6 +1,6 @@
 """Row policies shared by every adapter: text, labels, duplicate ids.
 
-Policy (also in the README): a row whose text is empty or whitespace, whose label is not
+Policy (also in docs/datasets.md): a row whose text is empty or whitespace, whose label is not
 mapped, or whose id repeats an earlier row is skipped and counted in the ingest report
 under its reason, with up to five 'file:row [field]' examples. A dataset whose text is
 absent by design (Twitter15/16 ships no tweet text) declares `text_required=False`.
