@@ -41,7 +41,7 @@ def run(dataset: str, params: dict) -> dict:
             theta=cfg.get("theta", 0.95),
             max_neighbours=cfg.get("max_neighbours"),
             block=cfg.get("block", 2048),
-            device=resolve_device(cfg.get("device", "auto")),
+            device=resolve_device(params.get("graphs", {}).get("device", "auto")),
         )
         save_graphs({"all": data}, out)
         stats = {"built": True, "theta": data.theta, "max_neighbours": cfg.get("max_neighbours")} | similarity_stats(

@@ -13,9 +13,14 @@ from pipeline.vectors import vectors
 
 
 @pytest.fixture(scope="module")
-def real(mediaeval_root):
+def embedded(mediaeval_root):
     df, _ = ingest("mediaeval2016", mediaeval_root)
-    table = embed_articles(df, mediaeval_root, progress=False)
+    return df, embed_articles(df, mediaeval_root, progress=False)
+
+
+@pytest.fixture(scope="module")
+def real(embedded):
+    df, table = embedded
     return df, vectors(table, "clip_text"), vectors(table, "clip_image")
 
 
@@ -97,3 +102,29 @@ def test_graph_and_statistics(real):
     train = (df["split"] == "train").to_numpy()
     both = train[src] & train[dst]
     assert stats["train_label_homophily"] == pytest.approx((labels[src[both]] == labels[dst[both]]).mean(), abs=1e-4)
+
+
+def test_stage_reads_the_device_it_declares(embedded, tmp_path, monkeypatch):
+    """dvc.yaml declares graphs.device for this stage: asking for CUDA on a CPU machine must fail
+    (it used to read graphs.similarity.device and silently run on the CPU)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import torch
+
+    from pipeline import config
+    from pipeline.errors import ParamsError
+    from stages import similarity_graph
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    df, table = embedded
+    monkeypatch.chdir(tmp_path)
+    articles = pa.Table.from_pandas(df, preserve_index=False)
+    for path, data in (
+        (config.articles_path("mediaeval2016"), articles),
+        (config.embeddings_path("mediaeval2016"), table),
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(data, path)
+    with pytest.raises(ParamsError, match="CUDA is not available"):
+        similarity_graph.run("mediaeval2016", {"graphs": {"device": "cuda", "similarity": {"theta": 0.95}}})
