@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pipeline.data.ingest import ingest
 from pipeline.features import registry
@@ -43,20 +44,39 @@ def tiny_bert(tmp_path_factory):
     return folder
 
 
+CLIP_CFG = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+
 @pytest.fixture(scope="module")
-def tiny_clip(tmp_path_factory):
+def tiny_clips(tmp_path_factory) -> dict[int, tuple]:
+    """Two tiny open_clip models in local folders, initialised with seeds 0 and 1: seed -> (folder, model)."""
     from open_clip.model import CLIP
 
-    folder = tmp_path_factory.mktemp("tiny_clip")
-    model_cfg = {
-        "embed_dim": 16,
-        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},
-        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
-    }
-    torch.manual_seed(0)
-    torch.save(CLIP(**model_cfg).state_dict(), folder / "open_clip_pytorch_model.bin")
-    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": model_cfg, "preprocess_cfg": {}}))
-    return folder
+    out = {}
+    for seed in (0, 1):
+        folder = tmp_path_factory.mktemp(f"tiny_clip_{seed}")
+        torch.manual_seed(seed)
+        model = CLIP(**CLIP_CFG).eval()
+        torch.save(model.state_dict(), folder / "open_clip_pytorch_model.bin")
+        (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": CLIP_CFG, "preprocess_cfg": {}}))
+        out[seed] = folder, model
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tiny_clips):
+    return tiny_clips[0][0]
+
+
+@pytest.fixture(scope="module")
+def image(mediaeval_root):
+    """A real MediaEval image (the first train image, by name)."""
+    loaded, _ = load_image(sorted((mediaeval_root / "mediaeval2016/images_train").iterdir())[0])
+    return loaded
 
 
 def test_hf_text_encoder_from_local_folder(tiny_bert):
@@ -68,12 +88,26 @@ def test_hf_text_encoder_from_local_folder(tiny_bert):
     np.testing.assert_allclose(first, one_by_one, atol=1e-5)  # padding does not leak into the pooling
 
 
-def test_open_clip_from_local_dir(tiny_clip, mediaeval_root):
-    encoder, info = registry.joint_encoder(f"open_clip:local-dir:{tiny_clip}", CPU)
-    image, _ = load_image(next((mediaeval_root / "mediaeval2016/images_train").iterdir()))
-    assert encoder.encode_text(TEXTS, progress=False).shape == (2, 16)
-    assert encoder.encode_image([image, image], progress=False).shape == (2, 16)
-    assert info.source.startswith("open_clip local-dir:")
+def test_open_clip_from_local_dir_computes_with_the_saved_weights(tiny_clips, image):
+    """The encoder's vectors are those of the model whose weights the folder holds: the same as the
+    saved model's own (L2-normalised) outputs, and different for a folder with other weights."""
+    import open_clip
+
+    encoded = {}
+    for seed, (folder, model) in tiny_clips.items():
+        encoder, info = registry.joint_encoder(f"open_clip:local-dir:{folder}", CPU)
+        assert info.source.startswith("open_clip local-dir:")
+        text, pixels = encoder.encode_text(TEXTS, progress=False), encoder.encode_image([image, image], progress=False)
+        assert text.shape == (2, 16) and pixels.shape == (2, 16)
+        with torch.no_grad():
+            expected_text = F.normalize(model.encode_text(open_clip.tokenize(TEXTS)), dim=-1).numpy()
+            preprocess = open_clip.image_transform(CLIP_CFG["vision_cfg"]["image_size"], is_train=False)
+            expected_image = F.normalize(model.encode_image(preprocess(image).unsqueeze(0)), dim=-1).numpy()
+        np.testing.assert_allclose(text, expected_text, atol=1e-5)
+        np.testing.assert_allclose(pixels, np.repeat(expected_image, 2, axis=0), atol=1e-5)
+        encoded[seed] = text, pixels
+    for first, second in zip(encoded[0], encoded[1]):
+        assert np.abs(first - second).max() > 0.1  # other weights, other vectors: the weights are used
 
 
 def test_embed_with_open_clip_joint_encoder(tiny_clip, mediaeval_root):
@@ -88,11 +122,34 @@ def test_embed_with_open_clip_joint_encoder(tiny_clip, mediaeval_root):
     assert (np.abs(clip_image[has_image]).sum(1) > 0).all()
 
 
-def test_torchvision_cnn_from_state_dict(tmp_path, mediaeval_root):
+def test_torchvision_cnn_from_state_dict_computes_with_those_weights(tmp_path, image):
+    """`torchvision:resnet18@file` gives the pooled features of a resnet18 that loaded that file
+    (ImageNet preprocessing, L2-normalised), and other weights give other features."""
     import torchvision
+    from torchvision import transforms
 
-    weights = tmp_path / "resnet18.pt"
-    torch.save(torchvision.models.resnet18(weights=None).state_dict(), weights)
-    encoder, _ = registry.image_encoder(f"torchvision:resnet18@{weights}", CPU)
-    image, _ = load_image(next((mediaeval_root / "mediaeval2016/images_train").iterdir()))
-    assert encoder.encode([image], progress=False).shape == (1, 512)
+    preprocess = transforms.Compose(
+        [
+            transforms.Resize(256),
+            transforms.CenterCrop(224),
+            transforms.ToTensor(),
+            transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+        ]
+    )
+    encoded = {}
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        state = torchvision.models.resnet18(weights=None).state_dict()
+        weights = tmp_path / f"resnet18_seed{seed}.pt"
+        torch.save(state, weights)
+        encoder, _ = registry.image_encoder(f"torchvision:resnet18@{weights}", CPU)
+        encoded[seed] = encoder.encode([image], progress=False)
+        assert encoded[seed].shape == (1, 512)
+
+        reference = torchvision.models.resnet18(weights=None)
+        reference.load_state_dict(state)
+        reference.fc = torch.nn.Identity()
+        with torch.no_grad():
+            expected = F.normalize(reference.eval()(preprocess(image).unsqueeze(0)), dim=-1).numpy()
+        np.testing.assert_allclose(encoded[seed], expected, atol=1e-5)
+    assert np.abs(encoded[0] - encoded[1]).max() > 0.01  # the file's weights decide the features

@@ -1,5 +1,9 @@
 """The whole chain on a tiny real slice: `dvc repro` in a scratch copy of the project, a
-second `dvc repro` that does nothing, and the CLI's handling of bad requests."""
+second `dvc repro` that does nothing, staleness, experiments, the metrics gate and `fnd predict`.
+
+Every test gets the project as the first `dvc repro` left it: a test that changes it (params, a
+commit, a re-run, an experiment) is undone at teardown (`_leave_the_project_as_found`), so any
+order or `-k` subset gives the same results. Slow (a 10-stage `dvc repro` of torch processes)."""
 
 from __future__ import annotations
 
@@ -16,13 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from pipeline.cli import app
 from pipeline.models.baselines import LogRegSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
 
 
 def _run(args, cwd, **extra_env):
@@ -57,6 +60,7 @@ def project(tmp_path_factory, mediaeval_root, traces):
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     for tree in ("pipeline", "stages", "prompts", "reports/full"):
         shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".gitignore", work / ".gitignore")  # bytecode and the LLM cache stay out of commits
     for cmd in (
         ["git", "init", "-q"],
         [str(BIN / "dvc"), "init", "-q"],
@@ -66,7 +70,34 @@ def project(tmp_path_factory, mediaeval_root, traces):
         assert _run(cmd, work).returncode == 0
     first = _run([str(BIN / "dvc"), "repro"], work, FND_TRACE_IMPORTS=str(traces))
     assert first.returncode == 0, first.stdout + first.stderr
+    _commit(work, "base: the first repro")  # the state every test starts from (and dvc exp runs branch from)
     return work
+
+
+def _git(project, *args) -> str:
+    out = _run(["git", *args], project)
+    assert out.returncode == 0, f"git {' '.join(args)}: {out.stderr}"
+    return out.stdout
+
+
+@pytest.fixture(autouse=True)
+def _leave_the_project_as_found(request):
+    """A test that used `project` and left it changed (HEAD moved, tracked files edited, new files)
+    has it reset to the commit it started from: git reset --hard and clean, then `dvc checkout`
+    puts back the outputs that commit's dvc.lock records (every version is in the DVC cache)."""
+    if "project" not in request.fixturenames:
+        yield
+        return
+    project = request.getfixturevalue("project")
+    head = _git(project, "rev-parse", "HEAD").strip()
+    yield
+    if _git(project, "rev-parse", "HEAD").strip() == head and not _git(project, "status", "--porcelain"):
+        return
+    _git(project, "reset", "-q", "--hard", head)
+    _git(project, "clean", "-fdq")
+    checkout = _run([str(BIN / "dvc"), "checkout", "--force"], project)
+    assert checkout.returncode == 0, checkout.stdout + checkout.stderr
+    assert _would_run(project) == set(), "the project could not be restored"
 
 
 def _stages(project) -> dict:
@@ -195,11 +226,7 @@ def test_train_param_change_reruns_only_training(project):
 
 
 def test_mask_rate_sweep_point_reruns_only_glpn(project):
-    for cmd in (
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "base"],
-    ):
-        assert _run(cmd, project).returncode == 0  # dvc exp run needs a commit to branch from
+    # the experiment branches from the project fixture's commit; teardown undoes the applied result
     out = _run([str(BIN / "dvc"), "exp", "run", "-S", "mask_rate=0.3"], project)
     assert out.returncode == 0, out.stdout + out.stderr
     ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
@@ -222,7 +249,7 @@ def test_queued_sweep_runs_one_experiment_per_value(project):
     assert status.count("Success") == 2, status
     shown = _run([dvc, "exp", "show", "--csv", "--drop", ".*", "--keep", "^(Experiment|mask_rate)$"], project)
     rows = pd.read_csv(io.StringIO(shown.stdout))
-    assert {0.1, 0.7} <= set(rows.dropna(subset=["Experiment"])["mask_rate"])  # beside the earlier 0.3 point
+    assert {0.1, 0.7} <= set(rows.dropna(subset=["Experiment"])["mask_rate"])
 
 
 def test_theta_change_reruns_the_graph_and_training_only(project):
@@ -340,37 +367,3 @@ def test_predict_scores_a_known_post_as_the_trained_models_did(project, mediaeva
 def test_predict_refuses_clearly(project, args, message):
     out = _run([str(BIN / "fnd"), "predict", *args], project)
     assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr
-
-
-runner = CliRunner()
-
-
-def test_cli_lists_every_adapter():
-    result = runner.invoke(
-        app, ["datasets", "--data-root", str(ROOT / "data/raw"), "--params", str(ROOT / "params.yaml")]
-    )
-    assert result.exit_code == 0
-    for name in ("mediaeval2016", "politifact", "llmfake", "pheme", "weibo", "liar", "twitter15_16", "generic"):
-        assert name in result.output
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["ingest", "nosuchdata"], "unknown dataset adapter 'nosuchdata'"),
-        (["ingest", "mediaeval2016", "--data-root", "/nonexistent"], "/nonexistent/mediaeval2016 does not exist"),
-        (["ingest"], "name at least one dataset"),
-        (["train", "nosuchmethod", "mediaeval2016"], "unknown method 'nosuchmethod'"),
-    ],
-)
-def test_cli_errors_are_one_clear_line(args, message, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    shutil.copy(ROOT / "params.yaml", tmp_path)
-    (tmp_path / "data/interim/mediaeval2016").mkdir(parents=True)
-    pd.DataFrame({"id": ["1"], "split": ["train"], "label": [1]}).to_parquet(
-        tmp_path / "data/interim/mediaeval2016/articles.parquet"
-    )
-    result = runner.invoke(app, args)
-    assert result.exit_code == 1
-    assert message in result.output
-    assert "Traceback" not in result.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,11 +13,9 @@ import torch
 from pipeline.models.glpn import GCNLPDetector, GLPNDetector, global_mask, label_features, pseudo_labels
 from pipeline.models.inputs import HIDDEN, MethodInputs, hide_test_labels
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTICLES = ROOT / "data" / "interim" / "mediaeval2016" / "articles.parquet"
-EMBEDDINGS = ROOT / "data" / "processed" / "mediaeval2016" / "embeddings.parquet"
-
 FAST = dict(epochs=5, hidden=16)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def synthetic_inputs(n: int = 60, seed: int = 0) -> MethodInputs:
@@ -160,26 +157,21 @@ def test_missing_inputs_fail_clearly():
         GLPNDetector(**FAST).fit(dataclasses.replace(data, llm_prob_fake=None))
     with pytest.raises(ValueError, match="edge_index"):
         GLPNDetector(**FAST).fit(dataclasses.replace(data, edge_index=None))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
         GLPNDetector(bogus=1)
     # gcn_lp needs no LLM.
     GCNLPDetector(**FAST).fit(dataclasses.replace(data, llm_prob_fake=None))
 
 
 @pytest.fixture(scope="module")
-def mediaeval_inputs() -> MethodInputs:
-    """The committed default MediaEval slice with its real embeddings and similarity graph,
-    and a SYNTHETIC LLM (noisy labels, some rows missing): no real LLM output is implied."""
-    if not (ARTICLES.exists() and EMBEDDINGS.exists()):
-        pytest.skip("DVC outputs absent (run `dvc repro` for mediaeval2016 ingest and embed)")
-    import pandas as pd
-    import pyarrow.parquet as pq
-
+def mediaeval_inputs(mediaeval_default) -> MethodInputs:
+    """The embedded default MediaEval slice with its real embeddings and similarity graph (built
+    here from the committed raw files, conftest.mediaeval_default), and a SYNTHETIC LLM (noisy
+    labels, some rows missing): no real LLM output is implied."""
     from pipeline.graphs.similarity import similarity_graph
     from pipeline.vectors import vectors
 
-    articles = pd.read_parquet(ARTICLES)
-    table = pq.read_table(EMBEDDINGS)
+    articles, table = mediaeval_default
     rows = [{key: i for i, key in enumerate(table.column("id").to_pylist())}[key] for key in articles["id"]]
     clip_text, clip_image = vectors(table, "clip_text")[rows], vectors(table, "clip_image")[rows]
     graph, _ = similarity_graph(list(articles["id"]), clip_text, clip_image, theta=0.95, progress=False)

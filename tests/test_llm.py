@@ -31,9 +31,22 @@ CFG = {
 }
 
 
+# Tests that run the real packaged SmolLM2 (about 20 s to load, up to minutes a test on a 2-core CPU).
+LOADS_SMOLLM2 = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def smollm2():
     return backends.TransformersBackend("smollm2-135m", "cpu", batch_size=2)
+
+
+@pytest.fixture(scope="module")
+def smollm2_tokenizer():
+    """The packaged SmolLM2's tokenizer alone (what vLLM's LLM.get_tokenizer returns), without the weights."""
+    from transformers import AutoTokenizer
+
+    path, gguf = backends.resolve_model("smollm2-135m")
+    return AutoTokenizer.from_pretrained(path, gguf_file=gguf)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +102,7 @@ def _annotate(cfg, cache_path, backend, posts, tasks=TASKS, prompts=None):
     return assemble(posts, results, annotator.prompts)
 
 
+@LOADS_SMOLLM2
 def test_real_backend_scores_generates_and_nulls_are_explained(smollm2, posts, tmp_path):
     table = _annotate(CFG, tmp_path / "c.sqlite", smollm2, posts)
     scored = table["veracity_prob_fake"].iloc[:6]
@@ -105,6 +119,7 @@ def test_real_backend_scores_generates_and_nulls_are_explained(smollm2, posts, t
     assert (table["zero_shot_label"].isna() == table["zero_shot_null_reason"].notna()).all()
 
 
+@LOADS_SMOLLM2
 def test_logprob_probability_matches_the_label_softmax(smollm2):
     chats = [load_prompt("veracity").messages("Breaking: shark swims down a flooded highway.", "en")]
     labels = load_prompt("veracity").labels("en")
@@ -117,6 +132,7 @@ def test_logprob_probability_matches_the_label_softmax(smollm2):
     assert scores["fake"] + scores["real"] == pytest.approx(1.0)
 
 
+@LOADS_SMOLLM2
 def test_length_sorted_batches_keep_input_order(smollm2, posts):
     """Batches are formed by prompt length; results must still line up with the input."""
     prompt = load_prompt("veracity")
@@ -152,6 +168,7 @@ def test_intents_of_an_unlisted_dataset_are_null_with_a_reason_and_load_no_model
     assert (table["intents_null_reason"] == INTENTS_NOT_REQUESTED).all()
 
 
+@LOADS_SMOLLM2
 def test_veracity_scores_only_the_listed_splits(smollm2, posts, tmp_path):
     """llm.veracity.splits: rows of other splits are never sent to the model and say why."""
     split = posts.assign(split=["train", "val", "test", "train", "val", "test", "val"])
@@ -174,6 +191,7 @@ def test_veracity_scores_only_the_listed_splits(smollm2, posts, tmp_path):
         veracity_rows(split, {"veracity": {"splits": ["dev"]}})
 
 
+@LOADS_SMOLLM2
 def test_shared_prefix_generation_matches_separate_prompts(smollm2, posts):
     """Grouped generation runs each article once for its four perspectives and decodes
     greedily from a preallocated cache: the same paragraphs as one prompt at a time."""
@@ -194,6 +212,7 @@ def test_shared_prefix_generation_matches_separate_prompts(smollm2, posts):
         smollm2._greedy_shared_prefix([smollm2._torch.tensor([5, 6]), smollm2._torch.tensor([7, 6])], [range(2)], 2)
 
 
+@LOADS_SMOLLM2
 def test_share_prefix_groups_an_articles_perspectives_and_has_its_own_cache_keys(smollm2, posts, tmp_path):
     shared_cfg = CFG | {"batch_size": 4, "batches_per_commit": 2, "intents": CFG["intents"] | {"share_prefix": True}}
     plain = _annotate(CFG, tmp_path / "c.sqlite", smollm2, posts, tasks=("intents",))
@@ -206,6 +225,7 @@ def test_share_prefix_groups_an_articles_perspectives_and_has_its_own_cache_keys
         assert shared[f"intent_{part}"].tolist() == plain[f"intent_{part}"].tolist()
 
 
+@LOADS_SMOLLM2
 def test_interrupted_run_resumes_without_recomputing(smollm2, posts, tmp_path):
     path = tmp_path / "c.sqlite"
     killed = Counting(smollm2, fail_on_call=3)
@@ -223,6 +243,7 @@ def test_interrupted_run_resumes_without_recomputing(smollm2, posts, tmp_path):
     assert again.items == 0 and again.calls == 0
 
 
+@LOADS_SMOLLM2
 def test_prompt_version_change_recomputes_only_that_task(smollm2, posts, tmp_path):
     path = tmp_path / "c.sqlite"
     _annotate(CFG, path, smollm2, posts, tasks=("veracity", "zero_shot"))
@@ -234,6 +255,7 @@ def test_prompt_version_change_recomputes_only_that_task(smollm2, posts, tmp_pat
     assert counting.items == 6 and counting.calls == 3  # zero-shot only, 3 batches of 2
 
 
+@LOADS_SMOLLM2
 def test_long_texts_are_cut_and_counted(smollm2, posts, tmp_path):
     long_posts = posts.assign(text=posts["text"].where(posts["text"] == "", posts["text"] + " word" * 200))
     cache = ResultCache(tmp_path / "c.sqlite")
@@ -284,6 +306,7 @@ def test_server_top_logprobs_to_label_probabilities():
 
 
 # --- OpenAI-compatible server: a local HTTP server speaking the chat-completions protocol ---
+# (a stub of the server's API, not a real server: marked protocol_stub)
 
 
 class _Server(BaseHTTPRequestHandler):
@@ -329,6 +352,7 @@ def server(monkeypatch):
     httpd.shutdown()
 
 
+@pytest.mark.protocol_stub
 def test_openai_backend_protocol_and_retries(server):
     _Server.failures_left = 2
     backend = backends.OpenAIBackend(
@@ -353,6 +377,7 @@ def test_openai_backend_protocol_and_retries(server):
     assert _Server.requests[-1]["body"]["max_tokens"] == 32
 
 
+@pytest.mark.protocol_stub
 def test_openai_backend_gives_up_with_a_clear_error(server):
     _Server.failures_left = 10
     backend = backends.OpenAIBackend("m", base_url=server, api_key_env="TEST_LLM_KEY", max_retries=1, backoff_s=0.01)
@@ -360,7 +385,8 @@ def test_openai_backend_gives_up_with_a_clear_error(server):
         backend.generate([[{"role": "user", "content": "x"}]], 4)
 
 
-# --- vLLM: a stand-in module with vLLM's offline API shapes (vLLM cannot be installed here) ---
+# --- vLLM: a stand-in module with vLLM's offline API shapes (vLLM cannot be installed here). ---
+# It proves we call the API the stub expects, not that real vLLM behaves so: marked protocol_stub.
 
 
 def _fake_vllm(tokenizer, calls):
@@ -400,9 +426,10 @@ def _fake_vllm(tokenizer, calls):
     return module
 
 
-def test_vllm_backend_protocol(smollm2, monkeypatch):
+@pytest.mark.protocol_stub
+def test_vllm_backend_protocol(smollm2_tokenizer, monkeypatch):
     calls = []
-    monkeypatch.setitem(sys.modules, "vllm", _fake_vllm(smollm2.tokenizer, calls))
+    monkeypatch.setitem(sys.modules, "vllm", _fake_vllm(smollm2_tokenizer, calls))
     backend = backends.VLLMBackend("hf:/models/llama", tensor_parallel_size=4, max_model_len=2048, top_logprobs=7)
     assert calls[0] == (
         "init",

@@ -4,11 +4,8 @@ falls, fit/predict on the real default MediaEval slice, and the text-only error.
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,9 +14,6 @@ from pipeline.models.inputs import HIDDEN, MethodInputs, hide_test_labels
 from pipeline.models.mmfnd import MMFNDDetector, MMFNDNet, balanced_class_weight, train_step
 from pipeline.vectors import vectors
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTICLES = ROOT / "data" / "interim" / "mediaeval2016" / "articles.parquet"
-EMBEDDINGS = ROOT / "data" / "processed" / "mediaeval2016" / "embeddings.parquet"
 DIMS = dict(text_dim=24, image_dim=40, clip_dim=8)
 ABLATIONS = [
     dict(use_ple=False),
@@ -168,13 +162,8 @@ def test_explain_without_attention_is_a_clear_error():
         detector.explain(data)
 
 
-def test_fit_on_the_default_mediaeval_slice():
-    if not (ARTICLES.exists() and EMBEDDINGS.exists()):
-        pytest.skip(
-            "default MediaEval slice not built (run `dvc repro` for data/interim and data/processed/mediaeval2016)"
-        )
-    articles = pd.read_parquet(ARTICLES)
-    table = pq.read_table(EMBEDDINGS)
+def test_fit_on_the_default_mediaeval_slice(mediaeval_default):
+    articles, table = mediaeval_default  # ingested and embedded from the committed raw files (conftest)
     position = {key: i for i, key in enumerate(table.column("id").to_pylist())}
     rows = np.array([position[key] for key in articles["id"]])
     split = articles["split"].to_numpy()

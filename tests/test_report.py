@@ -1,5 +1,6 @@
-"""The comparison report, built from this repository's committed metrics (the embedded default
-and the full-data runs under reports/full)."""
+"""The comparison report, built from fixture metrics written here in the layout the stages write
+(metrics/<method>/<dataset>.json, metrics/plots/, reports/full/<run>/), so that committing new
+results needs no test edit; one test checks the committed results' structure only."""
 
 import json
 import shutil
@@ -13,81 +14,212 @@ from pipeline import methods
 from pipeline.report import effective_settings, write
 
 ROOT = Path(__file__).resolve().parents[1]
+N_TEST = 40
+EMBEDDED_PARAMS = {
+    "datasets": {"mediaeval2016": "mediaeval2016", "politifact": "fakenewsnet"},
+    "mask_rate": 0.5,
+    "train": {
+        "seeds": [0, 1],
+        "methods": ["logreg", "llm_only", "glpn", "inside"],
+        "ablations": ["glpn"],
+        "logreg": {},
+        "llm_only": {},
+        "glpn": {},
+        "inside": {},
+    },
+}
+# (name, dataset) -> (test accuracy, its std over seeds): distinct numbers, so a row cannot show another's.
+# llm_only is deterministic (std 0): the report prints one number for it.
+EMBEDDED = {
+    ("logreg", "mediaeval2016"): (0.712, 0.021),
+    ("llm_only", "mediaeval2016"): (0.650, 0.0),
+    ("glpn", "mediaeval2016"): (0.804, 0.012),
+    ("glpn_no_mask", "mediaeval2016"): (0.701, 0.013),
+    ("glpn_mask01", "mediaeval2016"): (0.722, 0.014),
+    ("glpn_mask03", "mediaeval2016"): (0.763, 0.015),
+    ("glpn_mask07", "mediaeval2016"): (0.781, 0.016),
+    ("glpn_mask09", "mediaeval2016"): (0.742, 0.017),
+    ("glpn_no_pseudo", "mediaeval2016"): (0.611, 0.018),
+    ("glpn_top1", "mediaeval2016"): (0.632, 0.019),
+    ("glpn_top10", "mediaeval2016"): (0.793, 0.022),
+    ("glpn_top25", "mediaeval2016"): (0.774, 0.023),
+    ("logreg", "politifact"): (0.583, 0.031),
+    ("llm_only", "politifact"): (0.541, 0.0),
+}
+FULL = {  # run -> (its params, {method: (accuracy, std)}); the run's folder name is its dataset
+    "llmfake": (
+        {"datasets": {"llmfake": "llmfake"}, "train": {"seeds": [0, 1], "methods": ["logreg", "inside"]}},
+        {"inside": (0.903, 0.004), "logreg": (0.851, 0.006)},
+    ),
+    "mediaeval2016": (
+        {
+            "datasets": {"mediaeval2016": "mediaeval2016"},
+            "graphs": {"similarity": {"max_neighbours": 32}},
+            "train": {"seeds": [0, 1], "methods": ["glpn"]},
+        },
+        {"glpn": (0.861, 0.008)},
+    ),
+}
+SUBSTITUTE = "minilm stands in for bert-base-uncased / chinese-roberta (paper text encoders)"
+LLM_SUBSTITUTE = "LLM smollm2-135m (transformers) stands in for Llama-3.1-8B-Instruct on vLLM"
+
+
+def _scores(accuracy: float, std: float) -> dict:
+    """Headline scores derived from the accuracy (macro-F1 0.011 below, AUC 0.023 above), with their stds."""
+    means = {"accuracy": accuracy, "macro_f1": round(accuracy - 0.011, 3), "auc": round(accuracy + 0.023, 3)}
+    return means | {f"{key}_std": std for key in means}
+
+
+def metrics_json(method: str, dataset: str, accuracy: float, std: float) -> dict:
+    """A metrics file as train writes it: mean ± std over two seeds, each seed's own scores."""
+    seeds = {
+        str(seed): {"test": {"accuracy": accuracy + sign * std, "n": N_TEST}, "val": {"accuracy": 0.9}}
+        for seed, sign in ((0, -1), (1, 1))
+    }
+    return {
+        "method": method,
+        "dataset": dataset,
+        "test": _scores(accuracy, std) | {"n": N_TEST},
+        "val": _scores(0.9, 0.05) | {"n": 10},
+        "seeds": seeds,
+        "substitutes": [SUBSTITUTE] + ([LLM_SUBSTITUTE] if method.startswith(("llm_only", "glpn")) else []),
+    }
+
+
+def build_project(root: Path) -> Path:
+    (root / "params.yaml").write_text(yaml.safe_dump(EMBEDDED_PARAMS))
+    for (name, dataset), (accuracy, std) in EMBEDDED.items():
+        path = root / "metrics" / name / f"{dataset}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(metrics_json(name, dataset, accuracy, std)))
+    roc = root / "metrics/plots/logreg/mediaeval2016/roc.csv"
+    roc.parent.mkdir(parents=True)
+    pd.DataFrame({"fpr": [0.0, 0.2, 0.5, 1.0], "tpr": [0.0, 0.6, 0.8, 1.0]}).to_csv(roc, index=False)
+    for run, (params, scores) in FULL.items():
+        folder = root / "reports/full" / run
+        (folder / "metrics").mkdir(parents=True)
+        (folder / "params.yaml").write_text(yaml.safe_dump(params))
+        for method, (accuracy, std) in scores.items():
+            (folder / "metrics" / f"{method}.json").write_text(json.dumps(metrics_json(method, run, accuracy, std)))
+    return root
+
+
+def cells(accuracy: float, std: float) -> tuple[str, str, str]:
+    """The report's accuracy, macro-F1 and AUC cells for these fixture scores."""
+    scores = _scores(accuracy, std)
+    return tuple(
+        f"{scores[key]:.3f}" if std == 0 else f"{scores[key]:.3f} ± {std:.3f}"
+        for key in ("accuracy", "macro_f1", "auc")
+    )
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def project(tmp_path_factory) -> Path:
+    return build_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def report(project, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    return out, write(ROOT, out)
+    return out, write(project, out)
 
 
-def test_summary_has_every_configured_method_and_dataset(report):
+def test_summary_holds_every_trained_pair_with_its_numbers_and_why_others_did_not_run(report):
     _, summary = report
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for dataset in params["datasets"]:
-        names = {
-            name
-            for method in params["train"]["methods"]
-            for name in (
-                [method] + list(methods.METHODS[method].variants if method in params["train"]["ablations"] else [])
-            )
-            if not methods.not_applicable(method, dataset, params) or name == method
-        }
-        assert set(summary["embedded"][dataset]) == names
-    glpn = summary["embedded"]["mediaeval2016"]["glpn"]
-    committed = json.loads((ROOT / "metrics/glpn/mediaeval2016.json").read_text())["test"]
-    assert glpn["accuracy"] == {"mean": committed["accuracy"], "std": committed["accuracy_std"]}
-    assert glpn["seeds"] == 3 and glpn["test_items"] == 125
+    for (name, dataset), (accuracy, std) in EMBEDDED.items():
+        scores = _scores(accuracy, std)
+        assert summary["embedded"][dataset][name] == {
+            key: {"mean": scores[key], "std": scores[f"{key}_std"]} for key in ("accuracy", "macro_f1", "auc")
+        } | {"seeds": 2, "test_items": N_TEST}
+    assert set(summary["embedded"]["mediaeval2016"]) == {n for n, d in EMBEDDED if d == "mediaeval2016"} | {"inside"}
+    assert set(summary["embedded"]["politifact"]) == {"logreg", "llm_only", "glpn", "inside"}
     assert summary["embedded"]["politifact"]["glpn"] == {
         "not_applicable": "glpn needs images: politifact: it has no images"
     }
-    assert not (ROOT / "metrics/glpn/politifact.json").exists()  # no stage ran for it
-    assert summary["full/weibo"]["weibo"]["mmfnd"]["accuracy"]["mean"] > 0
+    assert summary["embedded"]["mediaeval2016"]["inside"] == {
+        "not_applicable": "inside needs intents: mediaeval2016: the LLM wrote no intents for it "
+        "(list the dataset in llm.intents.datasets)"
+    }
+    for run, (_, scores) in FULL.items():
+        assert {m: row["accuracy"] for m, row in summary[f"full/{run}"][run].items()} == {
+            m: {"mean": accuracy, "std": std} for m, (accuracy, std) in scores.items()
+        }
+    assert set(summary) == {"embedded", "full/llmfake", "full/mediaeval2016"}
 
 
-def test_results_page_sets_papers_beside_ours_and_names_substitutes(report):
+def test_results_page_has_a_row_per_method_the_papers_beside_ours_and_the_substitutes(report):
     out, _ = report
     text = (out / "results.md").read_text()
-    inside = json.loads((ROOT / "reports/full/llmfake/metrics/inside.json").read_text())["test"]
-    ours = " | ".join(f"{inside[k]:.3f} ± {inside[k + '_std']:.3f}" for k in ("accuracy", "macro_f1"))
-    assert f"| InSide | LLMFake | 0.9247 | 0.9218 | full data (llmfake) | {ours} |" in text
-    assert "## Full data: llmfake\n" in text
-    assert "| LGCL + GMAE | PolitiFact | 0.919 | 0.918 | full data (politifact_upfd) |" in text
-    assert "LLM smollm2-135m (transformers) stands in for Llama-3.1-8B-Instruct on vLLM" in text
+    lines = text.splitlines()
+    embedded = text.split("\n## Embedded default\n")[1].split("\n## ")[0]
+    for (name, dataset), (accuracy, std) in EMBEDDED.items():
+        kind = "baseline" if name in ("logreg", "llm_only") else "method" if name == "glpn" else "glpn variant"
+        table = embedded.split(f"\n### {dataset} ")[1].split("\n### ")[0].splitlines()  # that dataset's section
+        assert f"| `{name}` | {kind} | {' | '.join(cells(accuracy, std))} |" in table, (name, dataset)
+    assert "| `llm_only` | baseline | 0.650 | 0.639 | 0.673 |" in lines  # deterministic: no ± part
+    assert "### mediaeval2016 (40 test items)" in lines and "### politifact (40 test items)" in lines
     assert (
-        "similarity graph of full/mediaeval2016: each edge among the 32 strongest of either endpoint "
+        "Not applicable here: `glpn`, `inside` (e.g. `glpn`: glpn needs images: politifact: it has no images)." in lines
+    )
+    assert "## Embedded default" in lines and "## Full data: llmfake" in lines
+    assert "| InSide | LLMFake | 0.9247 | 0.9218 | full data (llmfake) | 0.903 ± 0.004 | 0.892 ± 0.004 |" in lines
+    assert "| InSide | PolitiFact | 0.6855 | 0.6823 | not run (politifact) | | |" in lines  # not applicable there
+    glpn = "| GLPN-LLM | Twitter (MediaEval 2016) | 0.8883 | 0.8903 |"
+    assert f"{glpn} embedded slice (mediaeval2016) | 0.804 ± 0.012 | 0.793 ± 0.012 |" in lines
+    assert f"{glpn} full data (mediaeval2016) | 0.861 ± 0.008 | 0.850 ± 0.008 |" in lines
+    assert f"- {SUBSTITUTE} (used by glpn, inside, llm_only, logreg)" in lines
+    assert f"- {LLM_SUBSTITUTE} (used by glpn, llm_only)" in lines  # variants count as their method
+    assert (
+        "- similarity graph of full/mediaeval2016: each edge among the 32 strongest of either endpoint "
         "(graphs.similarity.max_neighbours; the paper keeps every edge above theta) (used by gcn_lp, glpn)"
-    ) in text
-    for image in [line.split("(")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]:
+    ) in lines
+    images = [line.split("(")[1].rstrip(")") for line in lines if line.startswith("![")]
+    assert "figures/embedded_mediaeval2016_roc.png" in images  # the one dataset with ROC data
+    assert "figures/embedded_politifact_roc.png" not in images
+    for image in images:
         assert (out / image).stat().st_size > 1000, image
 
 
-def test_a_sampled_full_run_is_labelled_a_sample(tmp_path):
-    shutil.copy(ROOT / "params.yaml", tmp_path)
-    shutil.copytree(ROOT / "metrics", tmp_path / "metrics")
-    run = tmp_path / "reports/full/llmfake"
-    shutil.copytree(ROOT / "reports/full/llmfake", run)
+def test_a_sampled_full_run_is_labelled_a_sample(project, tmp_path):
+    shutil.copytree(project, tmp_path / "project")
+    run = tmp_path / "project/reports/full/llmfake"
     params = yaml.safe_load((run / "params.yaml").read_text())
     params.setdefault("ingest", {}).setdefault("options", {})["llmfake"] = {"sample": 300}
     (run / "params.yaml").write_text(yaml.safe_dump(params))
-    write(tmp_path, tmp_path / "out")
+    write(tmp_path / "project", tmp_path / "out")
     text = (tmp_path / "out/results.md").read_text()
-    assert "| InSide | LLMFake | 0.9247 | 0.9218 | sample of about 300 articles (llmfake) |" in text
+    assert "| InSide | LLMFake | 0.9247 | 0.9218 | sample of about 300 articles (llmfake) | 0.903 ± 0.004 |" in text
     assert "## Full data: llmfake (a seeded sample of about 300 articles)\n" in text
     assert (
         "- llmfake in full/llmfake: a seeded sample of about 300 articles (ingest option sample; the paper uses "
-        "them all) (used by inside, llm_only, logreg, mlp)"
+        "them all) (used by inside, logreg)"
     ) in text
+    assert "## Full data: mediaeval2016\n" in text  # only that run is a sample
+    assert "| GLPN-LLM | Twitter (MediaEval 2016) | 0.8883 | 0.8903 | full data (mediaeval2016) |" in text
 
 
 def test_sweep_curves_come_from_variants_that_differ_in_one_parameter(report):
     out, _ = report
     mask = pd.read_csv(out / "sweeps/embedded/mediaeval2016/glpn_mask_rate.csv")
     assert mask["value"].tolist() == [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
-    assert mask.set_index("value").loc[0.5, "method"] == "glpn"
+    assert mask["method"].tolist() == [
+        "glpn_no_mask",
+        "glpn_mask01",
+        "glpn_mask03",
+        "glpn",
+        "glpn_mask07",
+        "glpn_mask09",
+    ]
+    assert mask["accuracy"].tolist() == [EMBEDDED[m, "mediaeval2016"][0] for m in mask["method"]]
+    assert mask["accuracy_std"].tolist() == [EMBEDDED[m, "mediaeval2016"][1] for m in mask["method"]]
     top_p = pd.read_csv(out / "sweeps/embedded/mediaeval2016/glpn_pseudo_top_p.csv")
+    assert top_p["value"].tolist() == [0.0, 0.01, 0.05, 0.1, 0.25]
     assert top_p["method"].tolist() == ["glpn_no_pseudo", "glpn_top1", "glpn", "glpn_top10", "glpn_top25"]
+    assert top_p["accuracy"].tolist() == [EMBEDDED[m, "mediaeval2016"][0] for m in top_p["method"]]
     assert not (out / "sweeps/embedded/politifact").exists()  # GLPN is not applicable there: no curve
+    assert not (out / "sweeps/full").exists()  # one GLPN point is no curve
+    text = (out / "results.md").read_text()
+    assert "**Embedded default, mediaeval2016, `glpn` vs `mask_rate`** (0: 0.701, 0.1: 0.722, 0.3: 0.763, " in text
 
 
 def test_settings_resolve_like_training():
@@ -99,9 +231,32 @@ def test_settings_resolve_like_training():
     assert effective_settings("glpn_top10", params)["pseudo_top_p"] == 0.10
 
 
-def test_missing_metrics_are_named(tmp_path):
-    shutil.copy(ROOT / "params.yaml", tmp_path)
+def test_missing_metrics_are_named(project, tmp_path):
+    shutil.copytree(project, tmp_path / "project")
+    (tmp_path / "project/metrics/glpn_mask03/mediaeval2016.json").unlink()
     with pytest.raises(
-        FileNotFoundError, match="metrics/logreg/mediaeval2016.json: no metrics for logreg on mediaeval2016"
+        FileNotFoundError, match="metrics/glpn_mask03/mediaeval2016.json: no metrics for glpn_mask03 on mediaeval2016"
     ):
-        write(tmp_path, tmp_path / "out")
+        write(tmp_path / "project", tmp_path / "out")
+
+
+def test_committed_results_have_a_row_for_every_trained_pair(tmp_path):
+    """The committed metrics/ and reports/full/ against params.yaml, by structure only: every
+    trained method and variant has numbers and a table row, every other configured pair says why
+    it did not run, every full run's metrics file is summarised. No value is pinned."""
+    summary = write(ROOT, tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    trained = {(dataset, name) for _, dataset, names, _ in methods.trained(params) for name in names}
+    for dataset in params["datasets"]:
+        for name, row in summary["embedded"][dataset].items():
+            if (dataset, name) in trained:
+                assert 0 <= row["accuracy"]["mean"] <= 1 and row["test_items"] > 0 and row["seeds"] >= 1, name
+            else:
+                assert row["not_applicable"] == methods.not_applicable(name, dataset, params)
+        configured = set(params["train"]["methods"]) | {name for d, name in trained if d == dataset}
+        assert set(summary["embedded"][dataset]) == configured
+    assert all(f"| `{name}` |" in text for _, name in trained)
+    for folder in (p for p in (ROOT / "reports/full").iterdir() if (p / "metrics").is_dir()):
+        rows = {m for by_method in summary[f"full/{folder.name}"].values() for m in by_method}
+        assert rows == {json.loads(p.read_text()).get("method", p.stem) for p in (folder / "metrics").glob("*.json")}

@@ -61,6 +61,7 @@ def _imported_by(modules: list[str]) -> set[str]:
     return set(json.loads(out.stdout.splitlines()[-1]))
 
 
+@pytest.mark.slow  # one Python process per stage module, each importing torch
 def test_each_stage_declares_every_project_file_its_modules_import():
     stages = stagegraph.dvc_yaml(PARAMS)["stages"]
     checked = {}

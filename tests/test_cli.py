@@ -1,13 +1,15 @@
-"""Expected failures print one `error:` line; a bug keeps its traceback; --debug / $FND_DEBUG show
-the traceback of expected failures too."""
+"""The CLI in-process (no DVC project): it lists every adapter; expected failures are one clear line,
+a bug keeps its traceback, and --debug / $FND_DEBUG show the traceback of expected failures too."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -17,6 +19,39 @@ from pipeline.errors import DEBUG_ENV, MissingFile
 from stages import fail_clearly
 
 ROOT = Path(__file__).resolve().parents[1]
+
+runner = CliRunner()
+
+
+def test_cli_lists_every_adapter():
+    result = runner.invoke(
+        app, ["datasets", "--data-root", str(ROOT / "data/raw"), "--params", str(ROOT / "params.yaml")]
+    )
+    assert result.exit_code == 0
+    for name in ("mediaeval2016", "politifact", "llmfake", "pheme", "weibo", "liar", "twitter15_16", "generic"):
+        assert name in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ingest", "nosuchdata"], "unknown dataset adapter 'nosuchdata'"),
+        (["ingest", "mediaeval2016", "--data-root", "/nonexistent"], "/nonexistent/mediaeval2016 does not exist"),
+        (["ingest"], "name at least one dataset"),
+        (["train", "nosuchmethod", "mediaeval2016"], "unknown method 'nosuchmethod'"),
+    ],
+)
+def test_cli_errors_are_one_clear_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / "params.yaml", tmp_path)
+    (tmp_path / "data/interim/mediaeval2016").mkdir(parents=True)
+    pd.DataFrame({"id": ["1"], "split": ["train"], "label": [1]}).to_parquet(
+        tmp_path / "data/interim/mediaeval2016/articles.parquet"
+    )
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.fixture
