@@ -163,24 +163,23 @@ def _bar_chart(rows: dict[str, dict], title: str, path: Path) -> None:
 
 
 def _roc_chart(plots_dir: Path, methods: list[str], dataset: str, path: Path) -> bool:
+    """One ROC figure over `methods` at `path`; False (and no figure) when none has ROC data."""
+    rocs = [plots_dir / method / dataset / "roc.csv" for method in methods]
+    curves = {m: pd.read_csv(roc) for m, roc in zip(methods, rocs) if roc.exists() and roc.stat().st_size > 10}
+    if not curves:
+        return False
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
-    drawn = False
-    for method in methods:
-        roc = plots_dir / method / dataset / "roc.csv"
-        if roc.exists() and roc.stat().st_size > 10:
-            frame = pd.read_csv(roc)
-            ax.plot(frame["fpr"], frame["tpr"], label=method, linewidth=1.2)
-            drawn = True
+    for method, frame in curves.items():
+        ax.plot(frame["fpr"], frame["tpr"], label=method, linewidth=1.2)
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     ax.set_title(f"ROC, {dataset} (seed 0)")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    if drawn:
-        fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return drawn
+    return True
 
 
 def _sweep_chart(points: pd.DataFrame, param: str, title: str, path: Path) -> None:

@@ -260,3 +260,14 @@ def test_committed_results_have_a_row_for_every_trained_pair(tmp_path):
     for folder in (p for p in (ROOT / "reports/full").iterdir() if (p / "metrics").is_dir()):
         rows = {m for by_method in summary[f"full/{folder.name}"].values() for m in by_method}
         assert rows == {json.loads(p.read_text()).get("method", p.stem) for p in (folder / "metrics").glob("*.json")}
+
+
+def test_no_roc_figure_and_no_warning_when_no_method_has_roc_data(tmp_path):
+    import warnings
+
+    from pipeline.report import _roc_chart
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warned "No artists with labels found" here
+        assert _roc_chart(tmp_path, ["logreg", "mlp"], "politifact", tmp_path / "roc.png") is False
+    assert not (tmp_path / "roc.png").exists()
