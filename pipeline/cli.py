@@ -43,6 +43,15 @@ def _options(
         os.environ[DEBUG_ENV] = "1"
 
 
+@contextlib.contextmanager
+def _expected_errors():
+    """An expected error inside the block ends the command as `_fail` says."""
+    try:
+        yield
+    except USER_ERRORS as err:
+        _fail(err)
+
+
 def _fail(err: Exception) -> None:
     """Print an expected error as one line and exit 1; with --debug, raise it with its traceback."""
     if debugging():
@@ -84,7 +93,7 @@ def ingest(
     chosen = [n for n in registry.ADAPTER_MODULES if n != "generic"] if all_ else list(names or [])
     if not chosen:
         _fail(BadInput("name at least one dataset, or pass --all"))
-    try:
+    with _expected_errors():
         cfg = config.load_params(params)
         for name in chosen:
             start = time.perf_counter()
@@ -94,8 +103,6 @@ def ingest(
                 f"{report['rejected_by_reason'] or ''} in {time.perf_counter() - start:.1f}s; "
                 f"splits {report['label_counts']}"
             )
-    except USER_ERRORS as err:
-        _fail(err)
 
 
 @app.command()
@@ -103,10 +110,8 @@ def embed(dataset: str, data_root: str | None = DATA_ROOT, params: Path = PARAMS
     """Encode a dataset's articles: text, image and joint text-image vectors to Parquet."""
     from stages import embed as stage
 
-    try:
+    with _expected_errors():
         meta = stage.run(dataset, config.load_params(params), data_root)
-    except USER_ERRORS as err:
-        _fail(err)
     typer.echo(
         f"{dataset}: {meta['rows']} rows in {meta['seconds']}s on {meta['device']}; images {meta['image_status']}"
     )
@@ -117,10 +122,8 @@ def semantics(dataset: str, data_root: str | None = DATA_ROOT, params: Path = PA
     """Sentences, entities, AMR graphs (PENMAN) and Wikipedia evidence links per article."""
     from stages import semantics as stage
 
-    try:
+    with _expected_errors():
         report = stage.run(dataset, config.load_params(params), data_root)
-    except USER_ERRORS as err:
-        _fail(err)
     linking = report["entity_linking"]
     typer.echo(
         f"{dataset}: {report['docs']} docs in {report['seconds']}s ({report['docs_per_s']} docs/s); "
@@ -146,10 +149,8 @@ def llm_intents(dataset: str, params: Path = PARAMS) -> None:
 
 
 def _llm_stage(dataset: str, run, params: Path) -> None:
-    try:
+    with _expected_errors():
         report = run(dataset, config.load_params(params))
-    except USER_ERRORS as err:
-        _fail(err)
     for task, counts in report["tasks"].items():
         typer.echo(
             f"{dataset} {task}: {counts['requests']} requests ({counts['distinct']} distinct texts), "
@@ -169,10 +170,8 @@ def intent_embeddings(dataset: str, params: Path = PARAMS) -> None:
     """Embed the LLM's intent paragraphs (belief, desire, plan, outcome) with the text encoder (InSide)."""
     from stages import intent_embeddings as stage
 
-    try:
+    with _expected_errors():
         report = stage.run(dataset, config.load_params(params))
-    except USER_ERRORS as err:
-        _fail(err)
     typer.echo(
         f"{dataset}: {report['articles_with_all_four']} of {report['articles']} articles have all four intents, "
         f"{report['distinct_paragraphs']} distinct paragraphs embedded"
@@ -184,10 +183,8 @@ def similarity_graph(dataset: str, params: Path = PARAMS) -> None:
     """Cross-modal similarity graph over all posts (five similarity types, threshold θ)."""
     from stages import similarity_graph as stage
 
-    try:
+    with _expected_errors():
         stats = stage.run(dataset, config.load_params(params))
-    except USER_ERRORS as err:
-        _fail(err)
     if stats["built"]:
         typer.echo(
             f"{dataset}: {stats['edges']} edges at θ={stats['theta']}, average degree {stats['average_degree']}, "
@@ -202,10 +199,8 @@ def article_graphs(dataset: str, data_root: str | None = DATA_ROOT, params: Path
     """Propagation, sentence-entity and WikiAMR graphs per article."""
     from stages import article_graphs as stage
 
-    try:
+    with _expected_errors():
         stats = stage.run(dataset, config.load_params(params), data_root)
-    except USER_ERRORS as err:
-        _fail(err)
     for name in ("propagation", "sentence_entity", "wikiamr"):
         typer.echo(
             f"{dataset} {name}: {stats[name].get('graphs', 0)} graphs, {stats[name].get('nodes', 0)} nodes, "
@@ -224,10 +219,8 @@ def train(
     write its metrics: the train and ablations stages of dvc.yaml."""
     from stages import train as stage
 
-    try:
+    with _expected_errors():
         results = stage.run(method, dataset, config.load_params(params), ablations)
-    except USER_ERRORS as err:
-        _fail(err)
     for name, metrics in results.items():
         typer.echo(stage.summary(name, dataset, metrics))
 
@@ -241,10 +234,8 @@ def stages(
     """Write dvc.yaml from params.yaml and the method registry (exact deps, one stage per applicable pair)."""
     from pipeline import stagegraph
 
-    try:
+    with _expected_errors():
         text = stagegraph.render(config.load_params(params))
-    except USER_ERRORS as err:
-        _fail(err)
     if check:
         if not out.exists() or out.read_text() != text:
             _fail(BadInput(f"{out} is out of date with {params} and pipeline/methods.py: run `fnd stages`"))
@@ -279,7 +270,7 @@ def predict(
         _fail(BadInput("give either --text (one article) or --input (a CSV or JSONL file)"))
     if output is not None and output.suffix not in (".csv", ".jsonl"):
         _fail(BadInput(f"--output {output}: use a .csv or .jsonl file"))
-    try:
+    with _expected_errors():
         cfg = config.load_params(params)
         items = (
             scoring.single_item(text, str(image) if image else None, title)
@@ -288,8 +279,6 @@ def predict(
         )
         with contextlib.redirect_stdout(sys.stderr):  # encoder packages print while loading; stdout carries the results
             results = scoring.predict(method, dataset, items, cfg, config.data_root(cfg, data_root), top_k)
-    except USER_ERRORS as err:
-        _fail(err)
     if output is None:
         for result in results:
             typer.echo(json.dumps(result, ensure_ascii=False))
@@ -319,10 +308,8 @@ def report_(
     """Summarise every method × dataset (embedded default and reports/full/ runs) into the comparison report."""
     from stages import report as stage
 
-    try:
+    with _expected_errors():
         table = stage.run(Path("."), out)
-    except USER_ERRORS as err:
-        _fail(err)
     results = sum(len(methods) for datasets in table.values() for methods in datasets.values())
     typer.echo(f"{out}/results.md: {results} results in {len(table)} runs; summary in {out}/summary.json")
 
@@ -339,10 +326,8 @@ def gate(
     """CI metrics gate: `dvc repro`, then compare every metric with the committed one (`dvc metrics diff`)."""
     from pipeline import gate as metrics_gate
 
-    try:
+    with _expected_errors():
         passed, report = metrics_gate.run(tolerance, skip)
-    except USER_ERRORS as err:
-        _fail(err)
     typer.echo(report)
     if not passed:
         raise typer.Exit(1)
