@@ -27,11 +27,11 @@ graph (LGCL's setting); the others are counted skips.
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.data.plain_pickle import load_plain
 from pipeline.data.readers import read_csv, read_text
 from pipeline.data.schema import IngestError, IngestReport, article, where
 from pipeline.data.timeparse import parse_timestamp
@@ -54,13 +54,7 @@ EARLIEST = pd.Timestamp("1900-01-01", tz="UTC")
 
 def _upfd_news_ids(path: Path) -> set[str]:
     """News ids that are nodes of the UPFD graphs (the mapping also holds Twitter user ids)."""
-    if not path.exists():
-        raise IngestError(f"{path}: file not found")
-    try:
-        with path.open("rb") as handle:
-            mapping = pickle.load(handle)
-    except (pickle.UnpicklingError, EOFError, ValueError) as err:
-        raise IngestError(f"{path}: not a readable pickle ({err})") from None
+    mapping = load_plain(path)
     if not isinstance(mapping, dict):
         raise IngestError(f"{path}: expected a dict node index -> id, got {type(mapping).__name__}")
     return {str(v) for v in mapping.values() if str(v).startswith("politifact")}

@@ -34,9 +34,9 @@ resumes at the next line that looks like a meta line, so the following posts are
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
+from pipeline.data.plain_pickle import load_plain
 from pipeline.data.readers import read_text
 from pipeline.data.schema import IngestError, IngestReport, article, where
 from pipeline.data.timeparse import parse_timestamp
@@ -105,11 +105,9 @@ def _validate_ids(data_root: Path, report: IngestReport) -> set[str]:
     if not path.exists():
         report.note(f"{path} not found: validation split carved from train instead")
         return set()
-    try:
-        with path.open("rb") as fh:
-            ids = pickle.load(fh)
-    except Exception as err:  # any unpickling failure makes the file unusable
-        raise IngestError(f"{path}: cannot read the validation id pickle ({err})") from err
+    ids = load_plain(path)
+    if not isinstance(ids, (dict, list, tuple, set, frozenset)):
+        raise IngestError(f"{path}: expected a collection of tweet ids, got {type(ids).__name__}")
     return {str(i) for i in ids}
 
 

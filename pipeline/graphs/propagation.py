@@ -77,7 +77,6 @@ from __future__ import annotations
 import heapq
 import json
 import math
-import pickle
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -87,6 +86,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import Data
 
+from pipeline.data.plain_pickle import load_plain
 from pipeline.data.schema import IngestError, where
 from pipeline.errors import ParamsError
 
@@ -182,8 +182,7 @@ def read_upfd(folder: Path) -> dict:
         raise IngestError(f"{folder / 'graph_labels.npy'}: graph {bad[0]} has label {labels[bad[0]]}, expected 0 or 1")
     if len(graph_of) and (graph_of.min() < 0 or graph_of.max() >= len(labels)):
         raise IngestError(f"{folder / 'node_graph_id.npy'}: graph index outside 0..{len(labels) - 1}")
-    with (folder / "pol_id_twitter_mapping.pkl").open("rb") as fh:
-        mapping = pickle.load(fh)
+    mapping = load_plain(folder / "pol_id_twitter_mapping.pkl")
     if not isinstance(mapping, dict) or set(mapping) != set(range(len(graph_of))):
         raise IngestError(
             f"{folder / 'pol_id_twitter_mapping.pkl'}: expected a dict with one entry per node 0..{len(graph_of) - 1}"
