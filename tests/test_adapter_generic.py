@@ -84,13 +84,13 @@ def test_csv_with_splits_times_and_images(tmp_path):
     assert df.groupby("split").size().to_dict() == {"test": 2, "train": 5, "val": 1}
 
 
-def test_jsonl_with_image_list_outside_data_root(tmp_path):
+def test_jsonl_with_image_list_in_an_allowed_image_root_outside_the_data_root(tmp_path):
     rows = liar_rows()
     rows[0]["pictures"] = [str(IMAGE)]  # absolute, outside the data root
     rows[0]["language"] = "en-US"
     path = write_jsonl(tmp_path / "root" / "claims.jsonl", rows)
     columns = COLUMNS | {"image_paths": "pictures", "lang": "language"}
-    df, report = run(tmp_path / "root", path, columns, lang="xx")
+    df, report = run(tmp_path / "root", path, columns, lang="xx", image_root=str(IMAGE.parent))
     assert report.rows_kept == 26 and not report.rejected and not report.flagged
     first = df.set_index("id").loc["2635"]
     assert list(first["image_paths"]) == [str(IMAGE.resolve())] and first["lang"] == "en-US"

@@ -44,6 +44,7 @@ FOLDER = "llmfake"
 NEEDS = "{politifact,gossipcop,coaid}/synthetic-gpt-3.5-turbo_<subset>_<method>_processed.csv"
 DESCRIPTION = "LLMFake: human PolitiFact/GossipCop/CoAID news plus ChatGPT-generated misinformation"
 TEXT_REQUIRED = True
+SEVERAL_ROWS_PER_RECORD = True  # one record holds a human article and its LLM rewrite
 PROVIDES = frozenset()  # inputs beyond text the methods can use (see pipeline/methods.py)
 SUBSETS = ("politifact", "gossipcop", "coaid")
 HUMAN_LABELS = {"1": 1, "0": 0}

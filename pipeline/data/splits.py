@@ -5,6 +5,13 @@ rows are test) where timestamps exist; otherwise stratified with a fixed seed. V
 is always carved out of train, the same way the test split was made (chronological
 before a chronological test, stratified otherwise). `group` keeps rows that share a
 source (e.g. a human article and its LLM rewrites) inside one split.
+
+Small sets: a held-out part takes at least one row (when there are two or more) and
+leaves at least one behind. Where scikit-learn cannot stratify (fewer held-out or
+remaining rows than classes, or a class of one row), rows are taken per class in
+proportion, leaving a row of each class behind where possible, so 12 balanced rows split
+as well as 1,200. The minimum a split must meet (rows in train, val and test, both labels
+in train) is checked by ingest.
 """
 
 from __future__ import annotations
@@ -14,11 +21,32 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 
+def _apportion(k: int, counts: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Split k over classes in proportion to `counts` (largest share first), at most `caps`."""
+    quota = np.zeros(len(counts), dtype=int)
+    for _ in range(min(k, int(caps.sum()))):
+        room = quota < caps
+        shortfall = np.where(room, k * counts / counts.sum() - quota, -np.inf)
+        quota[int(np.argmax(shortfall))] += 1
+    return quota
+
+
+def _per_class(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Indices of k rows taken per class in proportion, leaving at least one row of each
+    class behind when k allows (the small-set fallback where scikit-learn cannot stratify)."""
+    classes, counts = np.unique(labels, return_counts=True)
+    spare = counts - 1
+    quota = _apportion(k, counts, spare if k <= spare.sum() else counts)
+    rng = np.random.default_rng(seed)
+    taken = [rng.choice(np.flatnonzero(labels == c), q, replace=False) for c, q in zip(classes, quota)]
+    return np.concatenate(taken).astype(int)
+
+
 def _stratified(labels: pd.Series, frac: float, seed: int, groups: pd.Series | None) -> np.ndarray:
     """Boolean mask selecting about `frac` of the rows, label-stratified (and group-aware)."""
     n = len(labels)
     take = np.zeros(n, dtype=bool)
-    if n == 0 or frac <= 0:
+    if n < 2 or frac <= 0:
         return take
     if groups is not None:
         folds = max(2, round(1 / frac))
@@ -30,8 +58,12 @@ def _stratified(labels: pd.Series, frac: float, seed: int, groups: pd.Series | N
         take[held] = True
         return take
     counts = labels.value_counts()
-    stratify = labels.to_numpy() if (counts.min() >= 2 and len(counts) > 1) else None
-    _, held = train_test_split(np.arange(n), test_size=frac, random_state=seed, stratify=stratify)
+    k = min(n - 1, int(np.ceil(frac * n)))  # scikit-learn's rounding, at least one row left
+    if len(counts) > 1 and (counts.min() < 2 or min(k, n - k) < len(counts)):
+        take[_per_class(labels.to_numpy(), k, seed)] = True
+        return take
+    stratify = labels.to_numpy() if len(counts) > 1 else None
+    _, held = train_test_split(np.arange(n), test_size=k, random_state=seed, stratify=stratify)
     take[held] = True
     return take
 
@@ -39,7 +71,7 @@ def _stratified(labels: pd.Series, frac: float, seed: int, groups: pd.Series | N
 def _chronological(timestamps: pd.Series, frac: float) -> np.ndarray:
     """Boolean mask of the newest `frac` of rows (ties broken by position, deterministic)."""
     n = len(timestamps)
-    k = int(round(n * frac))
+    k = min(n - 1, max(1, int(round(n * frac)))) if n > 1 and frac > 0 else 0
     order = np.argsort(timestamps.to_numpy(), kind="stable")
     take = np.zeros(n, dtype=bool)
     if k:

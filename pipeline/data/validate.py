@@ -4,9 +4,13 @@ Policy (also in docs/datasets.md): a row whose text is empty or whitespace, whos
 mapped, or whose id repeats an earlier row is skipped and counted in the ingest report
 under its reason, with up to five 'file:row [field]' examples. A dataset whose text is
 absent by design (Twitter15/16 ships no tweet text) declares `text_required=False`.
+An image path that resolves (symlinks followed) outside the dataset's folders is removed
+from its row, which is kept and counted as 'image path outside the data folder'.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 
@@ -47,3 +51,36 @@ def require_columns(columns, needed, path) -> None:
         raise IngestError(
             f"{path}: missing column(s) {', '.join(map(repr, missing))}; found {', '.join(map(repr, columns))}"
         )
+
+
+IMAGE_OUTSIDE = "image path outside the data folder"
+
+
+def resolve_path(path: Path) -> Path | None:
+    """The absolute path with every symlink followed, or None when it cannot be resolved
+    (a symlink loop, a name the OS refuses)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def inside(path: Path, roots) -> bool:
+    """Whether a resolved path lies in one of the resolved folders `roots`."""
+    return any(path.is_relative_to(root) for root in roots)
+
+
+def confine_image_paths(rows: list[dict], data_root: Path, roots, report: IngestReport) -> None:
+    """Remove from each row the image paths (relative to the data root, or absolute) that
+    resolve, symlinks followed, outside the folders `roots`; each such row is counted as
+    flagged 'image path outside the data folder'. Such a path is never opened later."""
+    for row in rows:
+        paths = list(row.get("image_paths") or [])
+        allowed = []
+        for item in paths:
+            target = resolve_path(data_root / item)
+            if target is not None and inside(target, roots):
+                allowed.append(item)
+        if len(allowed) < len(paths):
+            report.flag(IMAGE_OUTSIDE, f"{row['_loc']} [image_paths]")
+            row["image_paths"] = allowed
