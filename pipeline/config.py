@@ -7,21 +7,44 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.errors import MissingFile
+from pipeline.errors import MissingFile, ParamsError
+from pipeline.params_check import check_params
 
 DATA_ROOT_ENV = "FND_DATA_ROOT"
 
 
 def load_params(path: Path | str = "params.yaml") -> dict:
+    """The settings in `path`, every value checked (pipeline/params_check.py)."""
     path = Path(path)
     if not path.is_file():
         raise MissingFile(f"{path}: params file not found (run from the project root or pass --params)")
-    return yaml.safe_load(path.read_text()) or {}
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise ParamsError(f"{path}{at}: not valid YAML ({getattr(err, 'problem', None) or err})") from None
+    except UnicodeDecodeError as err:
+        raise ParamsError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    check_params(params, str(path))
+    return params
 
 
 def data_root(params: dict, override: str | None = None) -> Path:
     """--data-root beats $FND_DATA_ROOT beats params.yaml's data_root."""
     return Path(override or os.environ.get(DATA_ROOT_ENV) or params.get("data_root", "data/raw"))
+
+
+def image_roots(dataset: str, params: dict, root: Path) -> tuple[Path, ...]:
+    """The folders images may be opened from, as at ingest: the data root, the dataset's folder
+    (which may be a symlink to another disk), and the folder its ingest option `image_root`
+    names (relative to the data root, or absolute), if any."""
+    folder = (params.get("datasets") or {}).get(dataset)
+    roots = [root] + ([root / folder] if folder else [])
+    image_root = ((params.get("ingest") or {}).get("options") or {}).get(dataset, {}).get("image_root")
+    if image_root:
+        roots.append(root / image_root)
+    return tuple(roots)
 
 
 def articles_path(dataset: str) -> Path:

@@ -11,18 +11,11 @@ from pipeline.errors import BadInput
 from pipeline.graphs.io import save_graphs, save_stats
 from pipeline.graphs.similarity import similarity_graph
 from pipeline.graphs.stats import similarity_stats
-from pipeline.settings import check
 from pipeline.vectors import read_meta, vectors
 
 
 def run(dataset: str, params: dict) -> dict:
     cfg = params.get("graphs", {}).get("similarity", {})
-    check(
-        isinstance(cfg.get("theta", 0.95), (int, float)) and -1.0 <= cfg.get("theta", 0.95) <= 1.0,
-        "graphs.similarity.theta",
-        cfg.get("theta"),
-        "a cosine similarity in [-1, 1]",
-    )
     articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
     table = pq.read_table(config.require(config.embeddings_path(dataset)))
     if table.column("id").to_pylist() != articles["id"].tolist():
