@@ -138,7 +138,7 @@ def upstream_stages(dataset: str, folder: str, params: dict, reads: set[str]) ->
         f"embed-{dataset}": _stage(
             f"python -m stages.embed {dataset}",
             [path["articles"], raw, *import_closure(["stages.embed"])],
-            ["data_root", "embed"],
+            ["data_root", "embed", *options],
             [path["embeddings"], _report_file(f"{processed}/embed_report.json")],
         ),
         f"llm-{dataset}": _stage(

@@ -8,12 +8,14 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import torch
+from PIL import Image
 
 from pipeline.data.ingest import ingest
 from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
 from pipeline.features.embed import _fit_alignment, embed_articles
-from pipeline.features.images import CORRUPT, MISSING, NO_IMAGE, OK, load_image
+from pipeline.features.encoders import HFTextEncoder
+from pipeline.features.images import CORRUPT, MISSING, NO_IMAGE, OK, OUTSIDE, TOO_LARGE, load_image
 from pipeline.settings import ParamsError
 from pipeline.vectors import read_meta, vectors
 
@@ -93,6 +95,40 @@ def test_load_image_statuses(tmp_path):
     assert load_image(bad) == (None, CORRUPT)
 
 
+def test_a_decompression_bomb_is_a_status_not_a_crash(tmp_path):
+    """A 20000 x 20000 PNG is a few hundred kB on disk and 400 megapixels in memory."""
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb, optimize=True)
+    assert bomb.stat().st_size < 1_000_000
+    assert load_image(bomb) == (None, TOO_LARGE)
+
+
+def test_images_outside_the_allowed_roots_are_not_opened(articles, mediaeval_root, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(mediaeval_root, root)
+    outside = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8)).save(outside)
+    (root / "mediaeval2016/link.png").symlink_to(outside)
+    rows = articles.iloc[:4].copy()
+    good = rows["image_paths"].iloc[0][0]
+    rows["image_paths"] = [[good], ["../secret.png"], [str(outside)], ["mediaeval2016/link.png"]]
+    out = embed_articles(rows, root, image_roots=(root / "mediaeval2016",), progress=False)
+    assert out.column("image_status").to_pylist() == [OK, OUTSIDE, OUTSIDE, OUTSIDE]
+    assert read_meta(out)["image_status"] == {OK: 1, OUTSIDE: 3}
+
+
+def test_truncation_counts_only_texts_longer_than_the_window():
+    """Padding a batch to its longest text must not count the short texts; a text that exactly
+    fills the window is not cut."""
+    encoder, _ = registry.text_encoder("minilm", CPU)
+    encoder.max_length = 16
+    exact = " ".join(["word"] * 14)  # 14 tokens + [CLS] + [SEP] = 16
+    assert len(encoder.tokenizer(exact)["input_ids"]) == 16
+    texts = ["short", exact, "long " * 400, "also short"]
+    encoder.encode(texts, batch_size=4, progress=False)
+    assert encoder.truncated == 1
+
+
 def test_alignment_keeps_only_components_with_shared_signal():
     # 200 posts share 20 images (as the MediaEval slice's 295 train pairs share 53): the
     # cross-covariance has rank 19, and directions past it would be rounding noise.
@@ -136,6 +172,16 @@ def test_unknown_encoder_names_are_clear_errors():
         registry.text_encoder("bert-large-nonsense", CPU)
     with pytest.raises(registry.EncoderLoadError, match="No model hub is reachable"):
         registry.text_encoder("hf:/nonexistent/model/dir", CPU)
+
+
+@pytest.mark.parametrize("names", [{"image": "resnet-nonsense"}, {"joint": "clip"}])
+def test_a_wrong_encoder_name_fails_before_any_text_is_encoded(articles, mediaeval_root, monkeypatch, names):
+    def encode(*args, **kwargs):
+        raise AssertionError("texts were encoded before the encoder names were checked")
+
+    monkeypatch.setattr(HFTextEncoder, "encode", encode)
+    with pytest.raises(ParamsError, match="unknown (image|joint) encoder"):
+        embed_articles(articles, mediaeval_root, progress=False, **names)
 
 
 def test_vectors_fill_nulls_with_zeros():

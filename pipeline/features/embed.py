@@ -48,9 +48,12 @@ def encoder_input(df: pd.DataFrame) -> list[str]:
     return [f"{t}\n{b}" if t else b for t, b in zip(titles, df["text"].fillna(""))]
 
 
-def load_row_images(df: pd.DataFrame, data_root: Path) -> tuple[list[str | None], list[str], dict]:
+def load_row_images(
+    df: pd.DataFrame, data_root: Path, allowed_roots: tuple[Path, ...] | None = None
+) -> tuple[list[str | None], list[str], dict]:
     """For each row: the relative path of its first loadable image (or None) and a status;
-    plus {path: PIL image} for every distinct loadable file."""
+    plus {path: PIL image} for every distinct loadable file. With `allowed_roots`, a path
+    outside them is not opened (status 'path outside the data folder')."""
     loaded: dict[str, object] = {}
     status_of: dict[str, str] = {}
     chosen, statuses = [], []
@@ -59,7 +62,7 @@ def load_row_images(df: pd.DataFrame, data_root: Path) -> tuple[list[str | None]
         for rel in list(paths if paths is not None else []):
             if rel not in status_of:
                 path = Path(rel) if Path(rel).is_absolute() else data_root / rel
-                image, status_of[rel] = load_image(path)
+                image, status_of[rel] = load_image(path, allowed_roots)
                 if image is not None:
                     loaded[rel] = image
             status = status_of[rel]
@@ -86,18 +89,22 @@ def embed_articles(
     batch_size: int = 16,
     image_batch_size: int = 4,
     align_dim: int = 128,
+    image_roots: tuple[Path, ...] | None = None,
     progress: bool = True,
 ) -> pa.Table:
-    """Encode every article; returns a table keyed by id with metadata under META_KEY."""
+    """Encode every article; returns a table keyed by id with metadata under META_KEY.
+    Image files are opened only under `image_roots` (default: `data_root`)."""
     dev = resolve_device(device)
     texts = encoder_input(df)
     n = len(df)
 
+    # every encoder is loaded before any encoding, so a wrong name fails in seconds
     text_enc, text_info = registry.text_encoder(text, dev)
-    text_vecs = text_enc.encode(texts, batch_size=batch_size, progress=progress)
-
     image_enc, image_info = registry.image_encoder(image, dev)
-    chosen, statuses, loaded = load_row_images(df, Path(data_root))
+    joint_enc, joint_info = registry.joint_encoder(joint, dev)
+
+    text_vecs = text_enc.encode(texts, batch_size=batch_size, progress=progress)
+    chosen, statuses, loaded = load_row_images(df, Path(data_root), image_roots or (Path(data_root),))
     distinct = sorted(loaded)
     distinct_vecs = image_enc.encode([loaded[p] for p in distinct], batch_size=image_batch_size, progress=progress)
     position = {p: i for i, p in enumerate(distinct)}
@@ -107,7 +114,6 @@ def embed_articles(
         if path is not None:
             image_vecs[row] = distinct_vecs[position[path]]
 
-    joint_enc, joint_info = registry.joint_encoder(joint, dev)
     joint_meta: dict = {}
     clip_text = clip_image = None
     if joint_enc is not None:

@@ -48,15 +48,23 @@ class HFTextEncoder:
                 truncation=True,
                 max_length=self.max_length,
                 return_tensors="pt",
-                return_length=True,
             )
-            self.truncated += int((batch.pop("length") >= self.max_length).sum())
+            self.truncated += self._count_truncated([texts[i] for i in idx], batch["attention_mask"].sum(1))
             batch = {k: v.to(self.device) for k, v in batch.items()}
             states = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             out[idx] = F.normalize(pooled, dim=-1).float().cpu().numpy()
         return out
+
+    def _count_truncated(self, texts: list[str], lengths: torch.Tensor) -> int:
+        """How many texts were longer than max_length tokens. Only a text that fills the
+        window can have been cut; those are tokenized once more with one token to spare."""
+        full = [text for text, length in zip(texts, lengths.tolist()) if length >= self.max_length]
+        if not full:
+            return 0
+        ids = self.tokenizer(full, truncation=True, max_length=self.max_length + 1)["input_ids"]
+        return sum(len(i) > self.max_length for i in ids)
 
 
 class CNNImageEncoder:
