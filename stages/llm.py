@@ -84,10 +84,10 @@ def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress:
     articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
     cache = ResultCache(Path(cfg.get("cache_dir", ".cache/llm")) / "results.sqlite")
     factory = backend_factory or (lambda: make_backend(cfg, str(resolve_device(cfg.get("device", "auto")))))
-    annotator = Annotator(cfg, cache, factory)
     start = time.perf_counter()
     results, counts = {}, {}
     try:
+        annotator = Annotator(cfg, cache, factory)  # reads and checks the llm keys it uses
         for task in tasks:
             requests, entries, counts[task] = annotator.run_task(
                 task, articles, progress, task_rows(task, dataset, articles, cfg)

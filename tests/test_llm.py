@@ -218,9 +218,9 @@ def test_share_prefix_groups_an_articles_perspectives_and_has_its_own_cache_keys
     plain = _annotate(CFG, tmp_path / "c.sqlite", smollm2, posts, tasks=("intents",))
     counting = Counting(smollm2)
     shared = _annotate(shared_cfg, tmp_path / "c.sqlite", counting, posts, tasks=("intents",))
-    # six non-empty posts x four perspectives, none from the plain cache; two articles a call
-    assert counting.items == 24 and counting.calls == 3
-    assert counting.groups == [4] * 4 + [5] * 4
+    # six non-empty posts x four perspectives, none from the plain cache; one article a call
+    assert counting.items == 24 and counting.calls == 6
+    assert counting.groups == [4] * 4
     for part in ("belief", "desire", "plan", "outcome"):
         assert shared[f"intent_{part}"].tolist() == plain[f"intent_{part}"].tolist()
 

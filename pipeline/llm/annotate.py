@@ -19,13 +19,15 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from pipeline.llm.cache import ResultCache, cache_key, text_hash
+from pipeline.errors import ParamsError
+from pipeline.llm.cache import PendingWrites, ResultCache, cache_key, text_hash
 from pipeline.llm.prompts import Prompt, load_prompt
 
 TASKS = ("veracity", "zero_shot", "intents")
 PROMPT_OVERHEAD_TOKENS = 256  # room kept for the template around the article text
 NOT_REQUESTED = "split not in llm.veracity.splits"
 INTENTS_NOT_REQUESTED = "dataset not in llm.intents.datasets"
+COMMIT_SECONDS = 30  # default of llm.commit_seconds
 
 
 @dataclass
@@ -36,9 +38,36 @@ class Request:
     part: str  # "user" or an intent perspective
 
 
+@dataclass
+class Prepared:
+    request: Request
+    chat: list[dict]
+    truncated: bool
+
+
+def commit_seconds(cfg: dict) -> float:
+    """llm.commit_seconds: besides every batches_per_commit batches, the cache commits after any
+    batch once this many seconds have passed since its last commit, so a killed run loses at
+    most about this long plus one batch."""
+    value = cfg.get("commit_seconds", COMMIT_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ParamsError(f"llm.commit_seconds = {value!r}: must be a number > 0")
+    return float(value)
+
+
 class Annotator:
-    def __init__(self, cfg: dict, cache: ResultCache, backend_factory, prompts: dict[str, Prompt] | None = None):
+    """`clock` (monotonic seconds) times llm.commit_seconds; injectable for tests."""
+
+    def __init__(
+        self,
+        cfg: dict,
+        cache: ResultCache,
+        backend_factory,
+        prompts: dict[str, Prompt] | None = None,
+        clock=time.monotonic,
+    ):
         self.cfg, self.cache, self.backend_factory = cfg, cache, backend_factory
+        self.commit_seconds, self.clock = commit_seconds(cfg), clock
         self.prompts = prompts or {task: load_prompt(task) for task in TASKS}
         self.backend = None
 
@@ -86,25 +115,73 @@ class Annotator:
         room = self.backend.context - PROMPT_OVERHEAD_TOKENS - decoding.get("max_new_tokens", 1)
         return max(16, min(decoding["max_input_tokens"], room))
 
-    def _compute(self, batch: list[Request], articles: pd.DataFrame) -> dict[str, dict]:
+    def _prepare(self, requests: list[Request], articles: pd.DataFrame) -> list[Prepared]:
+        """Each request with its chat, the article text cut to the input budget."""
+        out = []
+        for r in requests:
+            text, truncated = self.backend.truncate(articles["text"].iat[r.row], self._input_budget(r.task, r.part))
+            out.append(Prepared(r, self.prompts[r.task].messages(text, articles["lang"].iat[r.row], r.part), truncated))
+        return out
+
+    def _batches(self, items: list[Prepared], share: bool) -> list[list[Prepared]]:
+        """The batches the transformers backend would form from `items` in one call: sorted by
+        prompt length (less padding), up to batch_size items; with a shared prefix, whole
+        articles (all their perspectives), at least one a batch. Each batch is then sent alone,
+        so the cache can commit between batches while results stay as one call's."""
+        units: dict = {}
+        for i, item in enumerate(items):
+            units.setdefault(item.request.row if share else i, []).append(item)
+        size = self.cfg.get("batch_size", 16)
+        batches = [[]]
+        for unit in sorted(units.values(), key=lambda u: sum(len(m["content"]) for m in u[0].chat)):
+            if batches[-1] and len(batches[-1]) + len(unit) > size:
+                batches.append([])
+            batches[-1].extend(unit)
+        return batches
+
+    def _compute(self, batch: list[Prepared], articles: pd.DataFrame) -> dict[str, dict]:
         """Cache entries {"answer": raw answer, "truncated": bool} for one batch (one task and
         language; one part, or with a shared prefix, every part of its articles)."""
-        task, part = batch[0].task, batch[0].part
-        chats, cut = [], []
-        for r in batch:
-            text, truncated = self.backend.truncate(articles["text"].iat[r.row], self._input_budget(task, r.part))
-            chats.append(self.prompts[task].messages(text, articles["lang"].iat[r.row], r.part))
-            cut.append(truncated)
-        if task == "veracity":
-            labels = self.prompts[task].labels(articles["lang"].iat[batch[0].row])
-            answers = self.backend.score_labels(chats, labels)
-        elif self._share_prefix(task):
-            answers = self.backend.generate(
-                chats, self._decoding(task, part)["max_new_tokens"], groups=[r.row for r in batch]
-            )
+        first = batch[0].request
+        chats = [item.chat for item in batch]
+        if first.task == "veracity":
+            answers = self.backend.score_labels(chats, self.prompts[first.task].labels(articles["lang"].iat[first.row]))
         else:
-            answers = self.backend.generate(chats, self._decoding(task, part)["max_new_tokens"])
-        return {r.key: {"answer": answer, "truncated": c} for r, answer, c in zip(batch, answers, cut)}
+            max_new_tokens = self._decoding(first.task, first.part)["max_new_tokens"]
+            groups = [item.request.row for item in batch] if self._share_prefix(first.task) else None
+            answers = self.backend.generate(chats, max_new_tokens, groups=groups)
+        return {item.request.key: {"answer": a, "truncated": item.truncated} for item, a in zip(batch, answers)}
+
+    def _groups(self, task: str, requests: list[Request], articles: pd.DataFrame) -> list[list[Request]]:
+        """One backend call per language and part shares labels and budgets; with a shared
+        prefix, per language, an article's perspectives side by side."""
+        groups: dict[tuple, list[Request]] = {}
+        for r in requests:
+            language = self.prompts[task].language(articles["lang"].iat[r.row])
+            groups.setdefault((language, None if self._share_prefix(task) else r.part), []).append(r)
+        return list(groups.values())
+
+    def _compute_pending(
+        self, task: str, pending: list[Request], articles: pd.DataFrame, answers: dict, stats: dict, progress: bool
+    ) -> None:
+        """Compute `pending` batch by batch into `answers` (and `stats`), committing to the cache
+        after every chunk of batch_size x batches_per_commit items and after any batch once
+        commit_seconds have passed since the last commit."""
+        share = self._share_prefix(task)
+        pending = sorted(pending, key=lambda r: (articles["lang"].iat[r.row] or "", r.row if share else r.part))
+        chunk = self.cfg.get("batch_size", 16) * self.cfg.get("batches_per_commit", 4)
+        writes = PendingWrites(self.cache, self.commit_seconds, self.clock)
+        with tqdm(total=len(pending), desc=f"llm {task}", unit="item", disable=not progress) as bar:
+            for start in range(0, len(pending), chunk):
+                for group in self._groups(task, pending[start : start + chunk], articles):
+                    for batch in self._batches(self._prepare(group, articles), share):
+                        computed = self._compute(batch, articles)
+                        writes.add(computed)
+                        answers |= computed
+                        stats["computed"] += len(computed)
+                        bar.update(len(computed))
+                writes.commit()
+        stats["commits"] = writes.commits
 
     def run_task(
         self, task: str, articles: pd.DataFrame, progress: bool = True, rows=None
@@ -123,29 +200,13 @@ class Annotator:
             "from_cache": len(answers),
             "computed": 0,
             "empty_text": sum(r.row in empty_rows for r in requests),
+            "commits": 0,
         }
         started = time.perf_counter()
         if pending:
             if self.backend is None:
                 self.backend = self.backend_factory()
-            chunk = self.cfg.get("batch_size", 16) * self.cfg.get("batches_per_commit", 4)
-            # one backend call per language and part shares labels and budgets; with a shared
-            # prefix, per language, an article's perspectives side by side
-            share = self._share_prefix(task)
-            pending.sort(key=lambda r: (articles["lang"].iat[r.row] or "", r.row if share else r.part))
-            with tqdm(total=len(pending), desc=f"llm {task}", unit="item", disable=not progress) as bar:
-                for start in range(0, len(pending), chunk):
-                    groups: dict[tuple, list[Request]] = {}
-                    for r in pending[start : start + chunk]:
-                        language = self.prompts[task].language(articles["lang"].iat[r.row])
-                        groups.setdefault((language, None if share else r.part), []).append(r)
-                    computed = {}
-                    for batch in groups.values():
-                        computed |= self._compute(batch, articles)
-                    self.cache.put_many(computed)
-                    answers |= computed
-                    stats["computed"] += len(computed)
-                    bar.update(len(computed))
+            self._compute_pending(task, pending, articles, answers, stats, progress)
         seconds = time.perf_counter() - started
         stats |= {
             "truncated": sum(bool(a["truncated"]) for a in answers.values()),

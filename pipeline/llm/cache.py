@@ -1,12 +1,15 @@
 """Persistent LLM result cache: one SQLite file, one row per (model, backend, prompt version,
-decoding params, text) key. Each batch is committed as soon as it is computed, so a killed
-run loses at most the batch in flight, and a rerun recomputes nothing already stored."""
+decoding params, text) key. Answers are committed in chunks (PendingWrites: every chunk of
+batches, and after any batch once `commit_seconds` have passed since the last commit), so a
+killed run loses at most about `commit_seconds` plus the batch in flight, and a rerun
+recomputes nothing already stored."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 
@@ -50,3 +53,27 @@ class ResultCache:
 
     def close(self) -> None:
         self.db.close()
+
+
+class PendingWrites:
+    """Answers computed but not yet committed to `cache`. `add` commits them all once `seconds`
+    have passed since the last commit (or since this object was made); `commit` commits now.
+    `clock` is monotonic seconds (injectable for tests)."""
+
+    def __init__(self, cache: ResultCache, seconds: float, clock=time.monotonic):
+        self.cache, self.seconds, self.clock = cache, seconds, clock
+        self.items: dict[str, object] = {}
+        self.last_commit = clock()
+        self.commits = 0
+
+    def add(self, items: dict[str, object]) -> None:
+        self.items |= items
+        if self.clock() - self.last_commit >= self.seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.items:
+            self.cache.put_many(self.items)
+            self.items = {}
+            self.commits += 1
+        self.last_commit = self.clock()
