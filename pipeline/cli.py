@@ -249,21 +249,36 @@ def stages(
 @app.command()
 def predict(
     method: str,
-    dataset: str = typer.Argument(..., help="The dataset the method was trained on (models/<method>/<dataset>)."),
+    dataset: str = typer.Argument(
+        ..., help="The dataset the method was trained on: one of params.yaml's datasets (models/<method>/<dataset>)."
+    ),
     text: str | None = typer.Option(None, "--text", help="One article's text."),
-    image: Path | None = typer.Option(None, "--image", help="With --text: the article's image file."),
+    image: Path | None = typer.Option(
+        None, "--image", help="With --text: the article's image file (a relative path is read from here)."
+    ),
     title: str = typer.Option("", "--title", help="With --text: the article's title."),
     input_file: Path | None = typer.Option(
-        None, "--input", help="A CSV or JSONL batch: text, and optionally id, title, image, lang."
+        None,
+        "--input",
+        help="A CSV or JSONL batch: text, and optionally id, title, image, lang. "
+        "Relative image paths are read from the batch file's folder.",
     ),
     output: Path | None = typer.Option(
-        None, "--output", help="Write results here (.jsonl or .csv) instead of printing JSON lines."
+        None,
+        "--output",
+        help="Write results here (.jsonl or .csv) instead of printing JSON lines. In CSV, a text cell "
+        "starting with = + - @, a tab or a carriage return gets a leading ' (no spreadsheet formulas).",
     ),
     top_k: int = typer.Option(5, "--top-k", help="GLPN: how many nearest labelled posts to show."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on stderr."),
     data_root: str | None = DATA_ROOT,
     params: Path = PARAMS,
 ) -> None:
-    """Score new articles with a trained METHOD: label, P(fake) and the method's explanation."""
+    """Score new articles with a trained METHOD: label, P(fake) and the method's explanation.
+
+    Items that look written in another language than the training data's get a warning on
+    stderr. CSV output neutralises spreadsheet formulas: a text cell starting with =, +, -, @,
+    a tab or a carriage return is written with a leading ' (OWASP's CSV injection advice)."""
     from pipeline import predict as scoring
 
     if (text is None) == (input_file is None):
@@ -278,27 +293,18 @@ def predict(
             else scoring.read_items(input_file)
         )
         with contextlib.redirect_stdout(sys.stderr):  # encoder packages print while loading; stdout carries the results
-            results = scoring.predict(method, dataset, items, cfg, config.data_root(cfg, data_root), top_k)
+            root = config.data_root(cfg, data_root)
+            results = scoring.predict(method, dataset, items, cfg, root, top_k, progress=progress, warn=_warn)
     if output is None:
         for result in results:
             typer.echo(json.dumps(result, ensure_ascii=False))
         return
-    if output.suffix == ".csv":
-        import pandas as pd
-
-        pd.DataFrame(
-            [
-                r
-                | {
-                    "explanation": json.dumps(r["explanation"], ensure_ascii=False),
-                    "prob_fake_by_seed": json.dumps(r["prob_fake_by_seed"]),
-                }
-                for r in results
-            ]
-        ).to_csv(output, index=False)
-    else:
-        output.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
+    scoring.write_results(results, output)
     typer.echo(f"{len(results)} predictions -> {output}")
+
+
+def _warn(message: str) -> None:
+    typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
 
 
 @app.command("report")

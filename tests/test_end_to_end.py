@@ -345,6 +345,19 @@ def test_predict_scores_a_known_post_as_the_trained_models_did(project, mediaeva
     assert any(n["id"] == post["id"] and n["label"] == ("fake" if post["label"] == 1 else "real") for n in nearest)
 
 
+def test_predict_scores_a_text_only_post_of_an_image_dataset_as_training_did(project):
+    """A post without an image, from a dataset with images, gets the image columns as zeros, as
+    its training rows without an image did (it used to fail: 384 features, 1665 expected)."""
+    articles = pd.read_parquet(project / "data/interim/mediaeval2016/articles.parquet")
+    embeddings = pd.read_parquet(project / "data/processed/mediaeval2016/embeddings.parquet")
+    no_image = set(embeddings.loc[~embeddings["has_image"], "id"])
+    post = articles[articles["id"].isin(no_image)].iloc[0]
+    code, [logreg], err = _predict(project, "logreg", "mediaeval2016", "--text", post["text"])
+    assert code == 0, err
+    stored = pd.read_parquet(project / "models/logreg/mediaeval2016/predictions.parquet").set_index(["id", "seed"])
+    assert logreg["prob_fake_by_seed"]["0"] == pytest.approx(stored.loc[(post["id"], 0), "prob_fake"], abs=1e-4)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -68,7 +68,9 @@ class MethodInputs:
 
     @property
     def has_images(self) -> bool:
-        return self.has_image is not None and bool(self.has_image.any())
+        """Whether the inputs carry an image modality (training leaves `image` None for a dataset
+        without images; a predict batch whose items have no image still carries zeros)."""
+        return self.image is not None and self.has_image is not None
 
 
 def hide_test_labels(split: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -80,8 +82,8 @@ def hide_test_labels(split: np.ndarray, y: np.ndarray) -> np.ndarray:
 def features(data: MethodInputs) -> np.ndarray:
     """Text vectors, plus image vectors and has_image where the dataset has images (the baselines' input)."""
     parts = [data.text]
+    if data.image is None and data.has_image is not None and data.has_image.any():
+        raise ValueError("MethodInputs: has_image is set but image is None")
     if data.has_images:
-        if data.image is None:
-            raise ValueError("MethodInputs: has_image is set but image is None")
         parts += [data.image, data.has_image[:, None]]
     return np.hstack(parts).astype(np.float32)
