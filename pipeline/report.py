@@ -87,7 +87,19 @@ def summarise(metrics: dict) -> dict:
     return {key: {"mean": test[key], "std": test[f"{key}_std"]} for key in HEADLINE if key in test} | {
         "seeds": len(metrics["seeds"]),
         "test_items": test["n"],
+        "validation_saturated": validation_saturated(metrics),
     }
+
+
+def validation_saturated(metrics: dict) -> bool:
+    """Whether validation was perfect (AUC 1, or accuracy 1 without an AUC) on every seed: then
+    early stopping and model selection could not tell epochs or settings apart."""
+    scores = [
+        entry["val"]["auc"] if entry["val"].get("auc") is not None else entry["val"]["accuracy"]
+        for entry in metrics["seeds"].values()
+        if "val" in entry
+    ]
+    return bool(scores) and min(scores) >= 1.0
 
 
 def summary(runs: list[Run]) -> dict:
@@ -242,6 +254,14 @@ def write(root: Path, out: Path) -> dict:
                     f"| `{method}` | {kind} | {_cell(row, 'accuracy')} | "
                     f"{_cell(row, 'macro_f1')} | {_cell(row, 'auc')} |"
                 )
+            saturated = [m for m, r in applicable.items() if r["validation_saturated"]]
+            if saturated:
+                lines += [
+                    "",
+                    f"Validation saturated for {', '.join(f'`{m}`' for m in saturated)}: perfect on every "
+                    "seed, so early stopping and model selection could not tell epochs apart; the validation "
+                    "split does not resemble test here (docs/findings.md).",
+                ]
             skipped = sorted(m for m in rows if m not in applicable)
             if skipped:
                 lines += [

@@ -130,7 +130,7 @@ def test_summary_holds_every_trained_pair_with_its_numbers_and_why_others_did_no
         scores = _scores(accuracy, std)
         assert summary["embedded"][dataset][name] == {
             key: {"mean": scores[key], "std": scores[f"{key}_std"]} for key in ("accuracy", "macro_f1", "auc")
-        } | {"seeds": 2, "test_items": N_TEST}
+        } | {"seeds": 2, "test_items": N_TEST, "validation_saturated": False}
     assert set(summary["embedded"]["mediaeval2016"]) == {n for n, d in EMBEDDED if d == "mediaeval2016"} | {"inside"}
     assert set(summary["embedded"]["politifact"]) == {"logreg", "llm_only", "glpn", "inside"}
     assert summary["embedded"]["politifact"]["glpn"] == {
@@ -271,3 +271,20 @@ def test_no_roc_figure_and_no_warning_when_no_method_has_roc_data(tmp_path):
         warnings.simplefilter("error")  # matplotlib warned "No artists with labels found" here
         assert _roc_chart(tmp_path, ["logreg", "mlp"], "politifact", tmp_path / "roc.png") is False
     assert not (tmp_path / "roc.png").exists()
+
+
+def test_a_validation_split_perfect_on_every_seed_is_reported(tmp_path):
+    """GLPN-LLM's validation AUC was 1.0 on every seed of the MediaEval slice while its test AUC
+    was 0.52: selection there was uninformative, and the report says so."""
+    (tmp_path / "project").mkdir()
+    project = build_project(tmp_path / "project")
+    path = project / "metrics/glpn/mediaeval2016.json"
+    metrics = json.loads(path.read_text())
+    for seed in metrics["seeds"].values():
+        seed["val"] = {"accuracy": 0.76, "auc": 1.0}
+    path.write_text(json.dumps(metrics))
+    summary = write(project, tmp_path / "report")
+    rows = summary["embedded"]["mediaeval2016"]
+    assert rows["glpn"]["validation_saturated"] and not rows["glpn_no_mask"]["validation_saturated"]
+    page = (tmp_path / "report/results.md").read_text()
+    assert "Validation saturated for `glpn`: perfect on every seed" in page
