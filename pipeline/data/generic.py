@@ -39,7 +39,8 @@ from pathlib import Path
 from pipeline.data.readers import UTF8, read_csv, read_jsonl
 from pipeline.data.schema import SPLITS, IngestError, IngestReport, article, where
 from pipeline.data.timeparse import parse_timestamp
-from pipeline.data.validate import IMAGE_OUTSIDE, clean_text, inside, map_label, resolve_path
+from pipeline.data.validate import IMAGE_OUTSIDE, clean_text, map_label
+from pipeline.paths import inside, resolve_path
 
 NAME = "generic"
 FOLDER = ""

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.data.schema import LABEL_FAKE, LABEL_REAL, IngestError, IngestReport
+from pipeline.paths import inside
 
 
 def clean_text(value) -> str:
@@ -56,20 +57,6 @@ def require_columns(columns, needed, path) -> None:
 IMAGE_OUTSIDE = "image path outside the data folder"
 
 
-def resolve_path(path: Path) -> Path | None:
-    """The absolute path with every symlink followed, or None when it cannot be resolved
-    (a symlink loop, a name the OS refuses)."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-
-
-def inside(path: Path, roots) -> bool:
-    """Whether a resolved path lies in one of the resolved folders `roots`."""
-    return any(path.is_relative_to(root) for root in roots)
-
-
 def confine_image_paths(rows: list[dict], data_root: Path, roots, report: IngestReport) -> None:
     """Remove from each row the image paths (relative to the data root, or absolute) that
     resolve, symlinks followed, outside the folders `roots`; each such row is counted as
@@ -78,8 +65,7 @@ def confine_image_paths(rows: list[dict], data_root: Path, roots, report: Ingest
         paths = list(row.get("image_paths") or [])
         allowed = []
         for item in paths:
-            target = resolve_path(data_root / item)
-            if target is not None and inside(target, roots):
+            if inside(data_root / item, roots):
                 allowed.append(item)
         if len(allowed) < len(paths):
             report.flag(IMAGE_OUTSIDE, f"{row['_loc']} [image_paths]")

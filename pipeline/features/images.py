@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from pipeline.paths import inside
+
 OK = "ok"
 NO_IMAGE = "no image"
 MISSING = "missing file"
@@ -38,9 +40,3 @@ def load_image(path: Path, allowed_roots: tuple[Path, ...] | None = None) -> tup
         return None, TOO_LARGE
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None, CORRUPT
-
-
-def inside(path: Path, roots: tuple[Path, ...]) -> bool:
-    """Whether `path`, resolved with its symlinks, lies under one of the resolved `roots`."""
-    resolved = Path(path).resolve()
-    return any(resolved.is_relative_to(Path(root).resolve()) for root in roots)
