@@ -37,13 +37,15 @@ def data_root(params: dict, override: str | None = None) -> Path:
 
 def image_roots(dataset: str, params: dict, root: Path) -> tuple[Path, ...]:
     """The folders images may be opened from, as at ingest: the data root, the dataset's folder
-    (which may be a symlink to another disk), and the folder its ingest option `image_root`
-    names (relative to the data root, or absolute), if any."""
+    (which may be a symlink to another disk), and for the generic adapter the input file's
+    folder and the option `image_root` (each relative to the data root, or absolute)."""
     folder = (params.get("datasets") or {}).get(dataset)
+    options = ((params.get("ingest") or {}).get("options") or {}).get(dataset) or {}
     roots = [root] + ([root / folder] if folder else [])
-    image_root = ((params.get("ingest") or {}).get("options") or {}).get(dataset, {}).get("image_root")
-    if image_root:
-        roots.append(root / image_root)
+    if options.get("path"):
+        roots.append((root / options["path"]).parent)
+    if options.get("image_root"):
+        roots.append(root / options["image_root"])
     return tuple(roots)
 
 
