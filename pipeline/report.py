@@ -259,8 +259,8 @@ def write(root: Path, out: Path) -> dict:
                 lines += [
                     "",
                     f"Validation saturated for {', '.join(f'`{m}`' for m in saturated)}: perfect on every "
-                    "seed, so early stopping and model selection could not tell epochs apart; the validation "
-                    "split does not resemble test here (docs/findings.md).",
+                    "seed, so early stopping and model selection could not tell epochs or settings apart "
+                    "(docs/findings.md).",
                 ]
             skipped = sorted(m for m in rows if m not in applicable)
             if skipped:

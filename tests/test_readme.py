@@ -303,3 +303,17 @@ def test_the_checker_finds_what_does_not_exist(command, problem):
         assert problems == []
     else:
         assert len(problems) == 1 and problems[0].startswith(problem), problems
+
+
+def test_every_test_the_hostile_input_table_cites_exists():
+    """docs/hostile-input.md pins each behaviour to a test by name; a renamed or deleted test
+    must not leave the table pointing at nothing."""
+    table = (ROOT / "docs/hostile-input.md").read_text()
+    cited = set(re.findall(r"(?:::|`|, )(test_\w+)(?![\w.])", table))
+    defined = {
+        name
+        for path in (ROOT / "tests").glob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)", path.read_text(), re.M)
+    }
+    assert len(cited) > 30
+    assert sorted(cited - defined) == []
