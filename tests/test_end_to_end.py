@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -17,11 +18,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from pipeline.models.baselines import LogRegSettings
+from pipeline.models.inputs import MethodInputs
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -346,16 +349,26 @@ def test_predict_scores_a_known_post_as_the_trained_models_did(project, mediaeva
 
 
 def test_predict_scores_a_text_only_post_of_an_image_dataset_as_training_did(project):
-    """A post without an image, from a dataset with images, gets the image columns as zeros, as
-    its training rows without an image did (it used to fail: 384 features, 1665 expected)."""
+    """A post without an image, from a dataset with images, gets zero image features and
+    has_image False, as training rows without an image do (it used to fail: 384 features, 1665
+    expected). Expected: the stored seed-0 model on the post's stored text vector with no image."""
     articles = pd.read_parquet(project / "data/interim/mediaeval2016/articles.parquet")
-    embeddings = pd.read_parquet(project / "data/processed/mediaeval2016/embeddings.parquet")
-    no_image = set(embeddings.loc[~embeddings["has_image"], "id"])
-    post = articles[articles["id"].isin(no_image)].iloc[0]
+    embeddings = pd.read_parquet(project / "data/processed/mediaeval2016/embeddings.parquet").set_index("id")
+    post = articles[articles["split"] == "test"].iloc[0]
     code, [logreg], err = _predict(project, "logreg", "mediaeval2016", "--text", post["text"])
     assert code == 0, err
-    stored = pd.read_parquet(project / "models/logreg/mediaeval2016/predictions.parquet").set_index(["id", "seed"])
-    assert logreg["prob_fake_by_seed"]["0"] == pytest.approx(stored.loc[(post["id"], 0), "prob_fake"], abs=1e-4)
+    with open(project / "models/logreg/mediaeval2016/model.pkl", "rb") as handle:
+        model = pickle.load(handle)[0]
+    text = np.asarray(embeddings.loc[post["id"], "text"], np.float32)[None]
+    alone = MethodInputs(
+        ids=["x"],
+        split=["test"],
+        y=[-1],
+        text=text,
+        image=np.zeros((1, len(embeddings["image"].iloc[0])), np.float32),
+        has_image=np.array([False]),
+    )
+    assert logreg["prob_fake_by_seed"]["0"] == pytest.approx(float(model.predict_proba(alone)[0]), abs=1e-4)
 
 
 @pytest.mark.parametrize(
