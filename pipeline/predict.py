@@ -91,7 +91,7 @@ def _read_rows(path: Path) -> list:
 
 def _jsonl_rows(path: Path) -> list:
     rows = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+    for line_no, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), 1):
         if line.strip():
             try:
                 rows.append(json.loads(line))

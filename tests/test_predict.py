@@ -63,6 +63,11 @@ def test_jsonl_lines_split_on_newline_only(tmp_path, separator):
     assert items["text"].tolist() == [text, "two"] and items["id"].tolist() == ["x", "item-2"]
 
 
+def test_jsonl_with_a_utf8_byte_order_mark_is_read(tmp_path):
+    (tmp_path / "b.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "x", "text": "caf\u00e9"}).encode() + b"\n")
+    assert read_items(tmp_path / "b.jsonl")["text"].tolist() == ["caf\u00e9"]
+
+
 def _image(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (4, 4)).save(path)
