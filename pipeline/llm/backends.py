@@ -15,6 +15,7 @@ server are imported or reached only when selected."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 import time
@@ -358,13 +359,34 @@ class TransientServerError(LLMUnavailable):
     pass
 
 
+def _retry_after(value: str | None) -> float | None:
+    """Seconds asked for by a Retry-After header (delta seconds or an HTTP date), if readable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from email.utils import parsedate_to_datetime
+
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 class OpenAIBackend:
     """Any OpenAI-compatible chat-completions server (vllm serve, llama.cpp server, hosted APIs).
-    Requests run `concurrency` at a time; 429, 5xx, timeouts and connection errors are retried
-    with exponential backoff and jitter, up to `max_retries` times."""
+    Requests run `concurrency` at a time; 429, 5xx, timeouts, connection errors and bodies that
+    are not JSON are retried with exponential backoff and jitter (at least the server's
+    Retry-After, up to RETRY_AFTER_CAP_S), up to `max_retries` times. Anything else the server
+    gets wrong (401, 404, a response without choices or, for scoring, without logprobs) is an
+    LLMUnavailable naming the server and what to change; once one request fails for good, the
+    batch's requests not yet sent are dropped, so nothing of that batch reaches the cache."""
 
     name = "openai"
     RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+    RETRY_AFTER_CAP_S = 120.0
 
     def __init__(
         self,
@@ -382,31 +404,64 @@ class OpenAIBackend:
 
         self.model_id = model
         self.base_url = os.environ.get("OPENAI_BASE_URL", base_url).rstrip("/")
+        self.api_key_env = api_key_env
         key = os.environ.get(api_key_env, "EMPTY")
         self.client = httpx.Client(timeout=timeout_s, headers={"Authorization": f"Bearer {key}"})
         self.concurrency, self.max_retries, self.backoff_s = concurrency, max_retries, backoff_s
         self.top_logprobs, self.context = top_logprobs, context
         self.retries = 0
+        self.sleep = time.sleep  # injectable for tests
         self._httpx = httpx
 
     def _post(self, payload: dict) -> dict:
+        url = f"{self.base_url}/chat/completions"
         for attempt in range(self.max_retries + 1):
+            wait = None
             try:
-                response = self.client.post(f"{self.base_url}/chat/completions", json=payload)
-                if response.status_code not in self.RETRY_STATUS:
-                    response.raise_for_status()
-                    return response.json()
-                error = TransientServerError(f"HTTP {response.status_code} from {self.base_url}")
+                response = self.client.post(url, json=payload)
+                if response.status_code in self.RETRY_STATUS:
+                    error = TransientServerError(f"HTTP {response.status_code} from {url}{_excerpt(response.text)}")
+                    wait = _retry_after(response.headers.get("Retry-After"))
+                elif response.status_code >= 400:
+                    raise self._refused(response, url)
+                else:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        body = _excerpt(response.text)
+                        error = TransientServerError(f"HTTP {response.status_code} from {url}, body not JSON{body}")
             except (self._httpx.TimeoutException, self._httpx.TransportError) as err:
-                error = TransientServerError(f"{type(err).__name__} talking to {self.base_url}: {err}")
+                error = TransientServerError(f"{type(err).__name__} talking to {url}: {err}")
             if attempt == self.max_retries:
-                raise error
+                raise TransientServerError(
+                    f"{error} (gave up after {self.max_retries} retries; llm.openai.max_retries, timeout_s)"
+                )
             self.retries += 1
-            time.sleep(self.backoff_s * 2**attempt * (0.5 + random.random()))
+            backoff = self.backoff_s * 2**attempt * (0.5 + random.random())
+            self.sleep(backoff if wait is None else max(backoff, min(wait, self.RETRY_AFTER_CAP_S)))
+
+    def _refused(self, response, url: str) -> LLMUnavailable:
+        hint = {
+            401: f"check the key in ${self.api_key_env} (llm.openai.api_key_env)",
+            403: f"check the key in ${self.api_key_env} (llm.openai.api_key_env)",
+            404: f"check llm.openai.base_url and that the server serves llm.model {self.model_id!r}",
+        }.get(response.status_code, "the server refused the request")
+        return LLMUnavailable(f"HTTP {response.status_code} from {url}: {hint}{_excerpt(response.text)}")
 
     def _map(self, payloads: list[dict]) -> list[dict]:
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        try:
             return list(pool.map(self._post, payloads))
+        finally:  # a request that failed for good: drop the batch's others not yet sent
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _choice(self, response) -> dict:
+        choices = response.get("choices") if isinstance(response, dict) else None
+        if not choices or not isinstance(choices[0], dict):
+            raise LLMUnavailable(
+                f"response from {self.base_url}/chat/completions has no choices{_excerpt(json.dumps(response))}"
+            )
+        return choices[0]
 
     def score_labels(self, chats, labels):
         payloads = [
@@ -422,8 +477,15 @@ class OpenAIBackend:
         ]
         out = []
         for response in self._map(payloads):
-            content = ((response["choices"][0].get("logprobs") or {}).get("content")) or []
-            top = [(t["token"], t["logprob"]) for t in content[0].get("top_logprobs", [])] if content else []
+            content = (self._choice(response).get("logprobs") or {}).get("content") or []
+            if not content or not content[0].get("top_logprobs"):
+                raise LLMUnavailable(
+                    f"the server at {self.base_url} (model {self.model_id!r}) returned no top_logprobs: the veracity "
+                    "task needs a server that supports `logprobs` and `top_logprobs` in chat completions "
+                    f"(llm.openai.top_logprobs = {self.top_logprobs}; vllm serve does), or llm.backend "
+                    "transformers or vllm"
+                )
+            top = [(t["token"], t["logprob"]) for t in content[0]["top_logprobs"]]
             out.append(label_probabilities_from_top(top, labels))
         return out
 
@@ -431,11 +493,16 @@ class OpenAIBackend:
         payloads = [
             {"model": self.model_id, "messages": c, "max_tokens": max_new_tokens, "temperature": 0.0} for c in chats
         ]
-        return [(r["choices"][0]["message"].get("content") or "").strip() for r in self._map(payloads)]
+        return [((self._choice(r).get("message") or {}).get("content") or "").strip() for r in self._map(payloads)]
 
     def truncate(self, text, max_tokens):
         limit = max_tokens * CHARS_PER_TOKEN
         return (text, False) if len(text) <= limit else (text[:limit], True)
+
+
+def _excerpt(body: str, limit: int = 200) -> str:
+    body = " ".join((body or "").split())
+    return f": {body[:limit]!r}" if body else ""
 
 
 def make_backend(cfg: dict, device: str):
