@@ -1,11 +1,12 @@
 # One command each: `make setup` (fresh machine), `make repro` (the pipeline), `make test` (everything),
-# `make test-fast` (the edit loop: no `slow` tests), `make lint`, `make gate` (CI's metrics check).
+# `make test-fast` (the edit loop: no `slow` tests), `make lint`, `make gate` (CI's metrics check),
+# `make metrics-changes` (headline metrics that differ from REV, default HEAD~1).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup repro test test-fast lint gate bench stages
+.PHONY: setup repro test test-fast lint gate metrics-changes bench stages
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,11 @@ lint:
 # Reproduce the embedded default and fail when a metric moved from its committed value.
 gate:
 	fnd gate
+
+# Print the headline metrics (test accuracy, macro-F1, AUC) that differ between REV and HEAD; never fails on a change.
+REV ?= HEAD~1
+metrics-changes:
+	fnd metrics-changes --rev $(REV)
 
 bench:
 	python benchmarks/embed_throughput.py

@@ -1,5 +1,6 @@
 """`fnd`: every pipeline stage as a command, plus `fnd datasets`, `fnd predict` (score new
-articles with a trained method) and `fnd gate` (CI's metrics gate).
+articles with a trained method), `fnd gate` (CI's metrics gate) and `fnd metrics-changes` (the
+headline metrics that differ from an earlier commit).
 
 An expected failure (bad input, a missing file, bad params: `pipeline.errors.FndError`) prints one
 `error: …` line and exits 1; anything else is a bug and prints its traceback. `fnd --debug` or
@@ -337,6 +338,17 @@ def gate(
     typer.echo(report)
     if not passed:
         raise typer.Exit(1)
+
+
+@app.command("metrics-changes")
+def metrics_changes(
+    rev: str = typer.Option("HEAD~1", "--rev", help="Git revision to compare HEAD's committed metrics with."),
+) -> None:
+    """Markdown table of the headline test metrics (accuracy, macro-F1, AUC) that differ between REV and HEAD."""
+    from pipeline import metrics_changes as changes
+
+    with _expected_errors():
+        typer.echo(changes.run(rev))
 
 
 if __name__ == "__main__":

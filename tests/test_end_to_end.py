@@ -242,7 +242,8 @@ def test_queued_sweep_runs_one_experiment_per_value(project):
     dvc = str(BIN / "dvc")
     queued = _run([dvc, "exp", "run", "--queue", "-S", "mask_rate=0.1,0.7"], project)
     assert queued.returncode == 0 and queued.stdout.count("Queued experiment") == 2, queued.stdout + queued.stderr
-    assert _run([dvc, "queue", "start"], project).returncode == 0
+    # Two workers at once, one torch thread each (2 cores): the parallel sweep the docs describe.
+    assert _run([dvc, "queue", "start", "-j", "2"], project, OMP_NUM_THREADS="1").returncode == 0
     deadline = time.monotonic() + 900  # a hang guard
     while time.monotonic() < deadline:
         status = _run([dvc, "queue", "status"], project).stdout
@@ -253,6 +254,43 @@ def test_queued_sweep_runs_one_experiment_per_value(project):
     shown = _run([dvc, "exp", "show", "--csv", "--drop", ".*", "--keep", "^(Experiment|mask_rate)$"], project)
     rows = pd.read_csv(io.StringIO(shown.stdout))
     assert {0.1, 0.7} <= set(rows.dropna(subset=["Experiment"])["mask_rate"])
+
+
+def _ran(out) -> set[str]:
+    return {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
+
+
+def _clone(project, folder) -> Path:
+    assert _run(["git", "clone", "-q", str(project), str(folder)], folder.parent).returncode == 0
+    return folder
+
+
+def test_a_clone_restores_every_output_from_a_shared_remote_without_running_a_stage(project, tmp_path):
+    """docs/experiments.md, "Sharing artifacts through a DVC remote": push outputs and run cache to
+    a remote, then a clone gets them with `dvc pull` (or `dvc repro --pull`) and runs no stage."""
+    dvc = str(BIN / "dvc")
+    remote = tmp_path / "remote"
+    added = _run([dvc, "remote", "add", "-d", "shared", str(remote)], project)
+    assert added.returncode == 0, added.stderr
+    _commit(project, "a shared remote")  # clones get the remote from .dvc/config; teardown undoes the commit
+    pushed = _run([dvc, "push", "--run-cache"], project)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+
+    pulled_clone = _clone(project, tmp_path / "pulled")
+    pulled = _run([dvc, "pull"], pulled_clone)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    status = _run([dvc, "status", "--json"], pulled_clone)
+    assert status.returncode == 0 and json.loads(status.stdout or "{}") == {}, status.stdout + status.stderr
+    repro = _run([dvc, "repro"], pulled_clone)
+    assert repro.returncode == 0 and _ran(repro) == set(), repro.stdout + repro.stderr
+
+    fresh = _clone(project, tmp_path / "fresh")
+    restored = _run([dvc, "repro", "--pull"], fresh)
+    assert restored.returncode == 0 and _ran(restored) == set(), restored.stdout + restored.stderr
+    assert (fresh / "models/mmfnd/mediaeval2016/predictions.parquet").read_bytes() == (
+        project / "models/mmfnd/mediaeval2016/predictions.parquet"
+    ).read_bytes()
+    assert _run([dvc, "status", "--json"], fresh).stdout.strip() in ("", "{}")
 
 
 def test_theta_change_reruns_the_graph_and_training_only(project):
