@@ -153,3 +153,143 @@ def test_torchvision_cnn_from_state_dict_computes_with_those_weights(tmp_path, i
             expected = F.normalize(reference.eval()(preprocess(image).unsqueeze(0)), dim=-1).numpy()
         np.testing.assert_allclose(encoded[seed], expected, atol=1e-5)
     assert np.abs(encoded[0] - encoded[1]).max() > 0.01  # the file's weights decide the features
+
+
+# ------------------------------------------------ local weight files: open_clip checkpoints and LLMs
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_arch(tmp_path_factory) -> str:
+    """A tiny architecture registered with open_clip, as ViT-B-32 is built in: `open_clip:<arch>/<file>`."""
+    import open_clip
+
+    folder = tmp_path_factory.mktemp("clip_configs")
+    (folder / "fnd-tiny-clip.json").write_text(json.dumps(CLIP_CFG))
+    open_clip.add_model_config(folder / "fnd-tiny-clip.json")
+    return "fnd-tiny-clip"
+
+
+@pytest.mark.parametrize("suffix", ["pt", "bin", "safetensors"])
+def test_open_clip_from_a_local_checkpoint_file_computes_with_its_weights(tiny_clip_arch, tmp_path, image, suffix):
+    """`open_clip:<arch>/<checkpoint file>` (e.g. a local ViT-B-32 .pt) loads that file's weights:
+    the vectors are the saved model's own, and another file gives other vectors."""
+    import open_clip
+    from open_clip.model import CLIP
+    from safetensors.torch import save_file
+
+    encoded = {}
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = CLIP(**CLIP_CFG).eval()
+        weights = tmp_path / f"tiny_clip_seed{seed}.{suffix}"
+        if suffix == "safetensors":
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
+        else:
+            torch.save(model.state_dict(), weights)
+        encoder, info = registry.joint_encoder(f"open_clip:{tiny_clip_arch}/{weights}", CPU)
+        assert info.source == f"open_clip {tiny_clip_arch}/{weights}" and info.substitute_for is None
+        text, pixels = encoder.encode_text(TEXTS, progress=False), encoder.encode_image([image], progress=False)
+        with torch.no_grad():
+            expected_text = F.normalize(model.encode_text(open_clip.tokenize(TEXTS)), dim=-1).numpy()
+            preprocess = open_clip.image_transform(CLIP_CFG["vision_cfg"]["image_size"], is_train=False)
+            expected_image = F.normalize(model.encode_image(preprocess(image).unsqueeze(0)), dim=-1).numpy()
+        np.testing.assert_allclose(text, expected_text, atol=1e-5)
+        np.testing.assert_allclose(pixels, expected_image, atol=1e-5)
+        encoded[seed] = text, pixels
+    for first, second in zip(encoded[0], encoded[1]):
+        assert np.abs(first - second).max() > 0.1  # the file's weights decide the vectors
+
+
+def test_open_clip_missing_checkpoint_file_is_a_clear_error(tiny_clip_arch, tmp_path):
+    with pytest.raises(registry.EncoderLoadError, match="could not load encoder"):
+        registry.joint_encoder(f"open_clip:{tiny_clip_arch}/{tmp_path / 'missing.pt'}", CPU)
+
+
+def test_hf_text_encoder_computes_with_the_folders_weights(tiny_bert, tmp_path):
+    """`hf:<folder>` (e.g. a local bert-base-uncased) mean-pools the saved model's token states,
+    and a folder with other weights gives other vectors."""
+    from transformers import AutoTokenizer, BertModel
+
+    other = tmp_path / "other_bert"
+    torch.manual_seed(1)
+    BertModel(BertModel.from_pretrained(tiny_bert).config).save_pretrained(other)
+    AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(other)
+    encoded = {}
+    for folder in (tiny_bert, other):
+        encoder, _ = registry.text_encoder(f"hf:{folder}", CPU)
+        encoded[folder] = encoder.encode(TEXTS[:1], progress=False)
+        tokenizer, model = AutoTokenizer.from_pretrained(folder), BertModel.from_pretrained(folder).eval()
+        with torch.no_grad():
+            expected = F.normalize(model(**tokenizer(TEXTS[:1], return_tensors="pt")).last_hidden_state.mean(1), dim=-1)
+        np.testing.assert_allclose(encoded[folder], expected.numpy(), atol=1e-5)
+    assert np.abs(encoded[tiny_bert] - encoded[other]).max() > 0.1
+
+
+LLM_CHATS = [[{"role": "user", "content": "Is this news fake or real? " + text}] for text in TEXTS]
+LLM_LABELS = {"fake": ["fake"], "real": ["real"]}
+
+
+def _tiny_llama(seed: int):
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from pipeline.llm.backends import resolve_model
+
+    source, gguf = resolve_model("smollm2-135m")
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config).eval()
+    with torch.no_grad():  # random init is near-uniform over the vocabulary: spread the logits out
+        model.lm_head.weight.normal_(0, 1.0)
+    return tokenizer, model
+
+
+def _reference_scores(tokenizer, model) -> list[dict]:
+    """P(label) from the model itself: the next-token softmax over each label word's first token."""
+    from pipeline.llm.backends import label_first_tokens
+
+    ids = label_first_tokens(tokenizer, LLM_LABELS)
+    out = []
+    for chat in LLM_CHATS:
+        prompt = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        with torch.no_grad():
+            probs = model(**enc).logits[0, -1].float().softmax(-1).numpy()
+        mass = {label: float(probs[sorted(i)].sum()) for label, i in ids.items()}
+        out.append({label: value / sum(mass.values()) for label, value in mass.items()})
+    return out
+
+
+def _check_llm_uses_its_weights(names_and_models):
+    from pipeline.llm.backends import TransformersBackend
+
+    scores = []
+    for name, (tokenizer, model) in names_and_models:
+        got = TransformersBackend(name, batch_size=2).score_labels(LLM_CHATS, LLM_LABELS)
+        for row, expected in zip(got, _reference_scores(tokenizer, model)):
+            assert row["fake"] == pytest.approx(expected["fake"], abs=1e-4)
+        scores.append([row["fake"] for row in got])
+    assert np.abs(np.subtract(*scores)).max() > 1e-3  # other weights, other answers: the weights are used
+
+
+def test_llm_from_a_local_hf_folder_scores_with_its_weights(tmp_path):
+    """`llm.model: hf:<folder>` (e.g. a local Llama-3.1-8B-Instruct) scores with the folder's weights."""
+    names_and_models = []
+    for seed in (0, 1):
+        tokenizer, model = _tiny_llama(seed)
+        folder = tmp_path / f"llama_seed{seed}"
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        names_and_models.append((f"hf:{folder}", (tokenizer, model)))
+    _check_llm_uses_its_weights(names_and_models)
