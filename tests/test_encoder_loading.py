@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_llm import tiny_llama
 
 from pipeline.data.ingest import ingest
 from pipeline.features import registry
@@ -229,32 +230,6 @@ LLM_CHATS = [[{"role": "user", "content": "Is this news fake or real? " + text}]
 LLM_LABELS = {"fake": ["fake"], "real": ["real"]}
 
 
-def _tiny_llama(seed: int):
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from pipeline.llm.backends import resolve_model
-
-    source, gguf = resolve_model("smollm2-135m")
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config).eval()
-    with torch.no_grad():  # random init is near-uniform over the vocabulary: spread the logits out
-        model.lm_head.weight.normal_(0, 1.0)
-    return tokenizer, model
-
-
 def _reference_scores(tokenizer, model) -> list[dict]:
     """P(label) from the model itself: the next-token softmax over each label word's first token."""
     from pipeline.llm.backends import label_first_tokens
@@ -287,7 +262,7 @@ def test_llm_from_a_local_hf_folder_scores_with_its_weights(tmp_path):
     """`llm.model: hf:<folder>` (e.g. a local Llama-3.1-8B-Instruct) scores with the folder's weights."""
     names_and_models = []
     for seed in (0, 1):
-        tokenizer, model = _tiny_llama(seed)
+        tokenizer, model = tiny_llama(seed)
         folder = tmp_path / f"llama_seed{seed}"
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)

@@ -132,30 +132,13 @@ def test_the_stage_refuses_a_bad_commit_seconds_before_loading_a_model(tmp_path,
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    """A randomly initialised 2-layer Llama with the packaged SmolLM2 tokenizer, saved as a local
-    checkpoint (`hf:<path>`): real transformers code, milliseconds an item."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from pipeline.llm.backends import resolve_model
+    """tests/tiny_llm.py's Llama saved as a local checkpoint (`hf:<path>`)."""
+    from tiny_llm import tiny_llama
 
     path = tmp_path_factory.mktemp("tiny_llama")
-    source, gguf = resolve_model("smollm2-135m")
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf)
+    tokenizer, model = tiny_llama(0)
     tokenizer.save_pretrained(path)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(path)
+    model.save_pretrained(path)
     return path
 
 
