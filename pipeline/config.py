@@ -35,20 +35,6 @@ def data_root(params: dict, override: str | None = None) -> Path:
     return Path(override or os.environ.get(DATA_ROOT_ENV) or params.get("data_root", "data/raw"))
 
 
-def image_roots(dataset: str, params: dict, root: Path) -> tuple[Path, ...]:
-    """The folders images may be opened from, as at ingest: the data root, the dataset's folder
-    (which may be a symlink to another disk), and for the generic adapter the input file's
-    folder and the option `image_root` (each relative to the data root, or absolute)."""
-    folder = (params.get("datasets") or {}).get(dataset)
-    options = ((params.get("ingest") or {}).get("options") or {}).get(dataset) or {}
-    roots = [root] + ([root / folder] if folder else [])
-    if options.get("path"):
-        roots.append((root / options["path"]).parent)
-    if options.get("image_root"):
-        roots.append(root / options["image_root"])
-    return tuple(roots)
-
-
 def articles_path(dataset: str) -> Path:
     return Path("data/interim") / dataset / "articles.parquet"
 

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 
 from pipeline import config
 from pipeline.features.embed import embed_articles
+from pipeline.paths import image_roots
 from pipeline.vectors import read_meta
 
 
@@ -17,7 +18,9 @@ def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
     start = time.perf_counter()
     root = config.data_root(params, data_root)
-    table = embed_articles(articles, root, image_roots=config.image_roots(dataset, params, root), **cfg)
+    folder = (params.get("datasets") or {}).get(dataset, "")
+    options = ((params.get("ingest") or {}).get("options") or {}).get(dataset) or {}
+    table = embed_articles(articles, root, image_roots=image_roots(root, folder, options), **cfg)
     out = config.embeddings_path(dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)

@@ -40,7 +40,7 @@ from pipeline.data.readers import UTF8, read_csv, read_jsonl
 from pipeline.data.schema import SPLITS, IngestError, IngestReport, article, where
 from pipeline.data.timeparse import parse_timestamp
 from pipeline.data.validate import IMAGE_OUTSIDE, clean_text, map_label
-from pipeline.paths import inside, resolve_path
+from pipeline.paths import image_roots, inside, resolve_path
 
 NAME = "generic"
 FOLDER = ""
@@ -119,16 +119,9 @@ def _file_path(data_root: Path, options: dict) -> Path:
     return path if path.is_absolute() else data_root / path
 
 
-def image_roots(data_root: Path, options: dict) -> list[Path]:
-    """Folders besides the data root that image paths may resolve into: the file's folder
-    and the option image_root."""
-    roots = [_file_path(data_root, options).parent]
-    if options.get("image_root"):
-        root = data_root / Path(str(options["image_root"]))
-        if not root.is_dir():
-            raise IngestError(f"{NAME}: option 'image_root' ({root}) is not a folder")
-        roots.append(root)
-    return roots
+def _check_image_root(data_root: Path, options: dict) -> None:
+    if options.get("image_root") and not (data_root / str(options["image_root"])).is_dir():
+        raise IngestError(f"{NAME}: option 'image_root' ({data_root / str(options['image_root'])}) is not a folder")
 
 
 def _image_paths(value, folder: Path, data_root: Path, roots: list[Path]) -> tuple[list[str], int, int]:
@@ -197,7 +190,8 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
     _check_columns(columns)
     mapping = _label_mapping(_mapping_option(options, "labels", "source label value -> 1 fake / 0 real"))
     encoding = _encoding(options)
-    roots = [r.resolve() for r in [data_root, *image_roots(data_root, options)]]
+    _check_image_root(data_root, options)
+    roots = image_roots(data_root, FOLDER, options)
     default_lang = options.get("lang", "en")
     mapped = set(columns.values())
 

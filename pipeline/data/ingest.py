@@ -20,6 +20,7 @@ from pipeline.data import registry
 from pipeline.data.schema import LABEL_FAKE, SPLITS, IngestError, IngestReport, to_frame
 from pipeline.data.splits import assign_splits
 from pipeline.data.validate import confine_image_paths, drop_duplicate_ids
+from pipeline.paths import image_roots
 
 MIN_ROWS = 4  # a test row, a validation row, and a fake and a real train row
 MINIMUM = "ingest needs at least one row in each of train, val and test, and both labels (fake and real) in train"
@@ -60,7 +61,7 @@ def ingest(
             report.reject("empty or whitespace text", f"{row['_loc']} [text]")
             continue
         kept.append(row)
-    confine_image_paths(kept, data_root, _image_roots(adapter, data_root, options), report)
+    confine_image_paths(kept, data_root, image_roots(data_root, adapter.FOLDER, options), report)
     locations = pd.Series([r.pop("_loc") for r in kept], dtype=object)
     groups = [r.pop("_group", None) for r in kept]
     df = to_frame(kept, name)
@@ -121,15 +122,6 @@ def _check_kept(name: str, report: IngestReport, emitted: int, read_rejects: int
         raise AssertionError(
             f"{name}: {emitted} rows from the adapter but {report.rows_kept} kept and {at_ingest} rejected at ingest"
         )
-
-
-def _image_roots(adapter, data_root: Path, options: dict) -> list[Path]:
-    """The folders image paths may resolve into: the data root, the dataset's folder (which
-    may be a symlink to another disk) and the adapter's own (e.g. generic's image_root)."""
-    roots = [data_root, data_root / adapter.FOLDER]
-    if hasattr(adapter, "image_roots"):
-        roots += adapter.image_roots(data_root, options)
-    return [root.resolve() for root in roots]
 
 
 def _label_name(label: int) -> str:
