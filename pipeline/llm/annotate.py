@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from pipeline.errors import ParamsError
+from pipeline.llm.backends import length_batches
 from pipeline.llm.cache import PendingWrites, ResultCache, cache_key, text_hash
 from pipeline.llm.prompts import Prompt, load_prompt
 
@@ -124,20 +125,12 @@ class Annotator:
         return out
 
     def _batches(self, items: list[Prepared], share: bool) -> list[list[Prepared]]:
-        """The batches the transformers backend would form from `items` in one call: sorted by
-        prompt length (less padding), up to batch_size items; with a shared prefix, whole
-        articles (all their perspectives), at least one a batch. Each batch is then sent alone,
-        so the cache can commit between batches while results stay as one call's."""
-        units: dict = {}
-        for i, item in enumerate(items):
-            units.setdefault(item.request.row if share else i, []).append(item)
-        size = self.cfg.get("batch_size", 16)
-        batches = [[]]
-        for unit in sorted(units.values(), key=lambda u: sum(len(m["content"]) for m in u[0].chat)):
-            if batches[-1] and len(batches[-1]) + len(unit) > size:
-                batches.append([])
-            batches[-1].extend(unit)
-        return batches
+        """The batches the transformers backend would form from `items` in one call (whole
+        articles with a shared prefix). Each batch is then sent alone, so the cache can commit
+        between batches while results stay as one call's."""
+        groups = [item.request.row for item in items] if share else None
+        batches = length_batches([item.chat for item in items], self.cfg.get("batch_size", 16), groups)
+        return [[items[i] for group in batch for i in group] for batch in batches]
 
     def _compute(self, batch: list[Prepared], articles: pd.DataFrame) -> dict[str, dict]:
         """Cache entries {"answer": raw answer, "truncated": bool} for one batch (one task and

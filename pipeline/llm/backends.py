@@ -52,6 +52,21 @@ def resolve_model(name: str) -> tuple[str, str | None]:
     raise LLMUnavailable(f"unknown LLM {name!r}: use one of {sorted(PACKAGED)} or hf:<path or name>[#file.gguf]")
 
 
+def length_batches(chats: list[list[dict]], batch_size: int, groups=None) -> list[list[list[int]]]:
+    """The chats' indexes in batches of up to `batch_size`, each batch a list of groups: sorted by
+    content length (less padding). With `groups` (one key per chat), a group's chats stay in one
+    batch, whole groups per batch (at least one); without, each chat is its own group."""
+    members: dict = {}
+    for i, key in enumerate(groups if groups is not None else range(len(chats))):
+        members.setdefault(key, []).append(i)
+    batches: list[list[list[int]]] = []
+    for group in sorted(members.values(), key=lambda rows: sum(len(m["content"]) for m in chats[rows[0]])):
+        if not batches or sum(map(len, batches[-1])) + len(group) > batch_size:
+            batches.append([])
+        batches[-1].append(group)
+    return batches
+
+
 def label_first_tokens(tokenizer, labels: dict[str, list[str]]) -> dict[str, set[int]]:
     """First token id of every label word; two labels sharing one would make scoring meaningless."""
     ids = {
@@ -110,11 +125,10 @@ class TransformersBackend:
 
     def _run_batched(self, chats, run_batch):
         """run_batch over batches of similar length (less padding), results in input order."""
-        order = sorted(range(len(chats)), key=lambda i: sum(len(m["content"]) for m in chats[i]))
         out = [None] * len(chats)
         with self._torch.no_grad():
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
+            for batch in length_batches(chats, self.batch_size):
+                rows = [i for group in batch for i in group]
                 for row, result in zip(rows, run_batch(self._encode([chats[i] for i in rows]))):
                     out[row] = result
         return out
@@ -185,18 +199,9 @@ class TransformersBackend:
         return self._run_batched(chats, continue_batch)
 
     def _generate_grouped(self, chats, groups, max_new_tokens):
-        members: dict = {}
-        for i, key in enumerate(groups):
-            members.setdefault(key, []).append(i)
-        order = sorted(members.values(), key=lambda rows: sum(len(m["content"]) for m in chats[rows[0]]))
-        batches = [[]]
-        for group in order:
-            if batches[-1] and sum(map(len, batches[-1])) + len(group) > self.batch_size:
-                batches.append([])
-            batches[-1].append(group)
         out = [None] * len(chats)
         with self._torch.no_grad():
-            for batch in batches:
+            for batch in length_batches(chats, self.batch_size, groups):
                 rows = [i for group in batch for i in group]
                 enc = self._encode([chats[i] for i in rows])
                 ids = [r[m.bool()] for r, m in zip(enc["input_ids"], enc["attention_mask"])]
