@@ -11,7 +11,6 @@ import io
 import json
 import os
 import pickle
-import re
 import shutil
 import subprocess
 import sys
@@ -238,19 +237,53 @@ def test_mask_rate_sweep_point_reruns_only_glpn(project):
     assert record["settings"]["mask_rate"] == 0.3
 
 
+def _start_queue(project, jobs: int) -> None:
+    """`dvc queue start` forks its workers with its own stdout and stderr, so a captured pipe
+    stays open until they exit (the CI run on record waited 20 min on it): write to a file."""
+    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+    env.pop("FND_DATA_ROOT", None)
+    with open(project / ".dvc/tmp/queue-start.log", "a") as log:
+        started = subprocess.run(
+            [str(BIN / "dvc"), "queue", "start", "-j", str(jobs)],
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=300,
+        )
+    assert started.returncode == 0, (project / ".dvc/tmp/queue-start.log").read_text()
+
+
+def _queue_diagnostics(project) -> str:
+    dvc = str(BIN / "dvc")
+    status = _run([dvc, "queue", "status"], project).stdout
+    logs = [_run([dvc, "queue", "logs", line.split()[0]], project) for line in status.splitlines()[1:] if line.strip()]
+    return status + "\n".join(log.stdout[-3000:] + log.stderr[-1000:] for log in logs)
+
+
 def test_queued_sweep_runs_one_experiment_per_value(project):
     dvc = str(BIN / "dvc")
     queued = _run([dvc, "exp", "run", "--queue", "-S", "mask_rate=0.1,0.7"], project)
     assert queued.returncode == 0 and queued.stdout.count("Queued experiment") == 2, queued.stdout + queued.stderr
-    # Two workers at once, one torch thread each (2 cores): the parallel sweep the docs describe.
-    assert _run([dvc, "queue", "start", "-j", "2"], project, OMP_NUM_THREADS="1").returncode == 0
-    deadline = time.monotonic() + 900  # a hang guard
-    while time.monotonic() < deadline:
-        status = _run([dvc, "queue", "status"], project).stdout
-        if not re.search(r"\b(Queued|Running)\b", status):
-            break
-        time.sleep(3)
-    assert status.count("Success") == 2, status
+    try:
+        # Two workers at once, one torch thread each (2 cores): the parallel sweep the docs describe.
+        _start_queue(project, jobs=2)
+        deadline = time.monotonic() + 900  # a hang guard
+        stalled_since = None
+        while time.monotonic() < deadline:
+            status = _run([dvc, "queue", "status"], project).stdout
+            if "Running" not in status and "Queued" not in status:
+                break
+            stalled = "Running" not in status and "0 active, 0 idle" in status
+            stalled_since = (stalled_since or time.monotonic()) if stalled else None
+            if stalled_since and time.monotonic() - stalled_since > 30:
+                _start_queue(project, jobs=2)  # workers gone with work queued: a known DVC bug; the docs' remedy
+                stalled_since = None
+            time.sleep(3)
+        assert status.count("Success") == 2, _queue_diagnostics(project)
+    finally:
+        _run([dvc, "queue", "stop", "--kill"], project)  # no worker outlives the test
+        _run([dvc, "queue", "remove", "--all"], project)  # task records; the experiments stay
     shown = _run([dvc, "exp", "show", "--csv", "--drop", ".*", "--keep", "^(Experiment|mask_rate)$"], project)
     rows = pd.read_csv(io.StringIO(shown.stdout))
     assert {0.1, 0.7} <= set(rows.dropna(subset=["Experiment"])["mask_rate"])
