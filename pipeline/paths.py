@@ -20,13 +20,25 @@ def inside(path: Path, roots) -> bool:
     return resolved is not None and any(resolved.is_relative_to(Path(root).resolve()) for root in roots)
 
 
+def _fixed_part(path: Path) -> Path:
+    """`path` up to its first component with a glob wildcard (the whole path when none has one)."""
+    parts = path.parts
+    for i, part in enumerate(parts):
+        if any(c in part for c in "*?["):
+            return Path(*parts[: i + 1])
+    return path
+
+
 def image_roots(data_root: Path, folder: str, options: dict) -> list[Path]:
     """The folders image paths may resolve into, at ingest and at embed: the data root, the
     dataset's folder (which may be a symlink to another disk), and for the generic adapter its
-    input file's folder and the option `image_root` (each relative to the data root, or absolute)."""
+    input files' folders and the option `image_root` (each relative to the data root, or absolute).
+    For a pattern in `path` (a glob, alone or in a list) that is the folder above its first
+    wildcard, which holds every file it matches."""
     roots = [Path(data_root), Path(data_root) / folder]
-    if options.get("path"):
-        roots.append((Path(data_root) / str(options["path"])).parent)
+    entries = options.get("path") or []
+    for entry in entries if isinstance(entries, (list, tuple)) else [entries]:
+        roots.append(_fixed_part(Path(data_root) / str(entry)).parent)
     if options.get("image_root"):
         roots.append(Path(data_root) / str(options["image_root"]))
     return roots

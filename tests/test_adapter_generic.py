@@ -156,11 +156,15 @@ def test_bad_split_values(tmp_path):
 def test_duplicate_ids(tmp_path):
     rows = liar_rows()
     rows[5]["claim_id"] = rows[0]["claim_id"]
+    rows[6]["claim_id"] = rows[1]["claim_id"]
+    rows[6]["verdict"] = rows[1]["verdict"]  # the same label: a plain repeat
+    assert rows[5]["verdict"] != rows[0]["verdict"]  # the other label: counted apart
     path = write_csv(tmp_path / "claims.csv", rows)
     df, report = run(tmp_path, path)
-    assert report.rejected == {"duplicate id": 1}
-    assert report.examples["duplicate id"] == [f"{path}:7"]
-    assert df["id"].is_unique and len(df) == 25
+    assert report.rejected == {"duplicate id": 1, "duplicate id with a different label": 1}
+    assert report.examples["duplicate id"] == [f"{path}:8"]
+    assert report.examples["duplicate id with a different label"] == [f"{path}:7"]
+    assert df["id"].is_unique and len(df) == 24
 
 
 def test_empty_whitespace_text_and_empty_id(tmp_path):

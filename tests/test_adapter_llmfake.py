@@ -56,7 +56,11 @@ def source_labels():
 def test_counts(llmfake):
     df, report = llmfake
     assert report.rows_read == 35  # CSV records: 7+7 coaid, 4 gossipcop, 7+7+3 politifact
-    assert report.rejected == {"generated text identical to the human text": 11, "duplicate id": 3}
+    assert report.rejected == {
+        "generated text identical to the human text": 11,
+        "duplicate id": 2,
+        "duplicate id with a different label": 1,
+    }
     assert report.rows_kept == len(df) == 39
     assert (df["extra"].map(lambda e: e["origin"]) == "human").sum() == 17
     assert report.flagged == {"human text identical to another article's": 1}  # coaid 1825 and 1833: '""'
@@ -109,9 +113,10 @@ def test_copied_generations_are_rejected(llmfake):
 def test_repeated_news_id_reaches_ingest_as_duplicate(llmfake):
     df, report = llmfake
     # politifact14940 is in each politifact file twice (fake, then real): its human row and
-    # both generated rows are counted repeats; the first (fake) row is kept
-    assert report.rejected["duplicate id"] == 3
-    assert any(POLITIFACT_CONTEXT in e for e in report.examples["duplicate id"])
+    # both generated rows are counted repeats (the human row with the other label apart); the
+    # first (fake) row is kept
+    assert report.rejected["duplicate id"] + report.rejected["duplicate id with a different label"] == 3
+    assert any(POLITIFACT_CONTEXT in e for e in report.examples["duplicate id with a different label"])
     assert df.set_index("id").loc["politifact:politifact14940", "label"] == 1
 
 

@@ -447,7 +447,7 @@ def test_split_that_leaves_train_one_class_is_refused(tmp_path):
         r["when"] = f"2020-01-{20 - i:02d}"
     path = write(tmp_path, "a.csv", csv_text(records, HEADER + ["when"]))
     with pytest.raises(IngestError) as err:
-        run(tmp_path, path, COLUMNS | {"timestamp": "when"})
+        run(tmp_path, path, COLUMNS | {"timestamp": "when"}, split="chronological")
     assert "gives train 7, val 1, test 2 rows (train: only real); ingest needs at least one row in each" in str(
         err.value
     )

@@ -64,8 +64,11 @@ class IngestReport:
     examples: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     split_method: str = ""
+    split_policy: dict = field(default_factory=dict)  # {"split": method used, "split_by": column or None, ...}
     label_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     rows_kept: int = 0
+    warnings: list[str] = field(default_factory=list)  # printed by the ingest stage, 'warning: ...'
+    checks: dict[str, dict] = field(default_factory=dict)  # data checks (pipeline/data/checks.py) by name
 
     def reject(self, reason: str, location: str, max_examples: int = 5) -> None:
         self.rejected[reason] += 1
@@ -83,6 +86,10 @@ class IngestReport:
     def note(self, text: str) -> None:
         self.notes.append(text)
 
+    def warn(self, text: str) -> None:
+        """A finding the user should act on (label shift, shortcut, leaked duplicates); kept rows unchanged."""
+        self.warnings.append(text)
+
     def to_dict(self) -> dict:
         return {
             "dataset": self.dataset,
@@ -94,7 +101,10 @@ class IngestReport:
             "kept_with_issue": dict(sorted(self.flagged.items())),
             "examples": self.examples,
             "split_method": self.split_method,
+            "split_policy": self.split_policy,
             "label_counts": self.label_counts,
+            "warnings": self.warnings,
+            "checks": self.checks,
             "notes": self.notes,
         }
 

@@ -1,10 +1,29 @@
-"""Leakage-free train/val/test assignment.
+"""Leakage-free train/val/test assignment, by an explicit split policy or the dataset's own.
 
-Order of preference: the dataset's official split; otherwise chronological (the newest
-rows are test) where timestamps exist; otherwise stratified with a fixed seed. Validation
-is always carved out of train, the same way the test split was made (chronological
-before a chronological test, stratified otherwise). `group` keeps rows that share a
-source (e.g. a human article and its LLM rewrites) inside one split.
+Policies (ingest option `split`, per dataset):
+  stratified     label-stratified random test (seeded), then validation the same way from
+                 train; timestamps are ignored. An adapter's groups (`_group`, e.g. an
+                 LLMFake article and its rewrites) stay inside one split.
+  chronological  the newest test_frac of rows is test, the newest val_frac of train is
+                 validation; rows without a timestamp are split stratified (counted in the
+                 description). No timestamps at all is an IngestError.
+  group          StratifiedGroupKFold by the `split_by` column, for test and for
+                 validation: no value of that column is in two splits. `split_by` is a
+                 canonical column (GROUP_COLUMNS) or a key of the row's `extra` JSON (the
+                 source columns the generic adapter keeps). A row with an empty value is a
+                 group of its own (counted); the adapter's groups are joined with these
+                 (connected components), so neither kind of group is split. Rows alone
+                 in their group are split stratified among themselves (the same
+                 constraint; StratifiedGroupKFold is slow on very many groups).
+  column         the data's own split column (it must hold test rows); validation is
+                 carved from train (stratified) when the data has none.
+  auto           (no `split` option and no adapter default) the order of preference used
+                 before policies existed: the dataset's official split; otherwise
+                 chronological where timestamps exist; otherwise stratified with a fixed
+                 seed, by the adapter's groups. Validation is carved out of train the same
+                 way the test split was made (chronological before a chronological test,
+                 stratified otherwise).
+The policies other than `column` ignore a split column the data has.
 
 Small sets: a held-out part takes at least one row (when there are two or more) and
 leaves at least one behind. Where scikit-learn cannot stratify (fewer held-out or
@@ -16,9 +35,19 @@ in train) is checked by ingest.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+
+from pipeline.data.schema import IngestError
+
+SPLIT_METHODS = ("stratified", "chronological", "group", "column")
+GROUP_COLUMNS = ("event", "user_id", "lang", "title", "text")  # canonical columns split_by may name
 
 
 def _apportion(k: int, counts: np.ndarray, caps: np.ndarray) -> np.ndarray:
@@ -68,6 +97,21 @@ def _stratified(labels: pd.Series, frac: float, seed: int, groups: pd.Series | N
     return take
 
 
+def _grouped(labels: pd.Series, frac: float, seed: int, groups: pd.Series) -> np.ndarray:
+    """_stratified by group for split: group, where rows alone in their group (e.g. an empty
+    split_by value) are taken stratified on their own: the same constraint, and
+    StratifiedGroupKFold takes minutes on 100,000s of one-row groups."""
+    single = groups.map(groups.value_counts()).to_numpy() == 1
+    if single.all():
+        return _stratified(labels, frac, seed, None)
+    if not single.any() or groups[~single].nunique() < max(2, round(1 / frac)):
+        return _stratified(labels, frac, seed, groups)
+    take = np.zeros(len(labels), dtype=bool)
+    take[~single] = _stratified(labels[~single], frac, seed, groups[~single])
+    take[single] = _stratified(labels[single], frac, seed, None)
+    return take
+
+
 def _chronological(timestamps: pd.Series, frac: float) -> np.ndarray:
     """Boolean mask of the newest `frac` of rows (ties broken by position, deterministic)."""
     n = len(timestamps)
@@ -79,6 +123,90 @@ def _chronological(timestamps: pd.Series, frac: float) -> np.ndarray:
     return take
 
 
+def _group_key(value) -> str | None:
+    """A group value as text; None, NaN and blank text are empty."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if value is None or pd.isna(value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _extras(df: pd.DataFrame) -> pd.Series:
+    """Each row's `extra` JSON as a dict (an empty one where there is none)."""
+    if "extra" not in df:
+        return pd.Series([{}] * len(df), index=df.index, dtype=object)
+    return df["extra"].map(lambda e: json.loads(e) if isinstance(e, str) and e not in ("", "{}") else {})
+
+
+def extra_keys(df: pd.DataFrame) -> list[str]:
+    """The keys of `extra` found in any row, sorted."""
+    return sorted({key for extra in _extras(df) for key in extra})
+
+
+def column_values(df: pd.DataFrame, column: str) -> pd.Series | None:
+    """The values of a canonical column (GROUP_COLUMNS) or of a key of `extra`, as text
+    with None for empty; None when the column is neither."""
+    if column in GROUP_COLUMNS:
+        values = df[column] if column in df else pd.Series([None] * len(df), index=df.index)
+        return values.map(_group_key).astype(object)
+    extras = _extras(df)
+    if not extras.map(lambda extra: column in extra).any():
+        return None
+    return extras.map(lambda extra: _group_key(extra.get(column))).astype(object)
+
+
+def split_by_values(df: pd.DataFrame, split_by: str) -> pd.Series:
+    """column_values, or an IngestError listing the columns split_by may name."""
+    values = column_values(df, split_by)
+    if values is None:
+        canonical = [c for c in GROUP_COLUMNS if c in df and df[c].map(_group_key).notna().any()]
+        raise IngestError(
+            f"split_by {split_by!r} is neither a canonical column nor a key of the rows' extra (source columns); "
+            f"available: canonical {', '.join(canonical) or 'none'}; extra {', '.join(extra_keys(df)) or 'none'}"
+        )
+    return values
+
+
+def combine_groups(*columns: pd.Series | None) -> pd.Series:
+    """One group id per row such that rows sharing a non-empty value in any of `columns` share
+    a group (connected components); a row empty in all of them is a group of its own."""
+    columns = [c for c in columns if c is not None]
+    codes, offset = [], 0
+    for column in columns:
+        code, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        codes.append(np.where(code >= 0, code + offset, -1))
+        offset += len(uniques)
+    codes = np.vstack(codes)
+    first = np.where(codes >= 0, codes, np.iinfo(np.int64).max).min(axis=0)  # the row's first non-empty node
+    lone = first == np.iinfo(np.int64).max
+    first[lone] = offset + np.arange(int(lone.sum()))
+    total = offset + int(lone.sum())
+    rows, cols = [], []
+    for code in codes:
+        linked = code >= 0
+        rows.append(first[linked])
+        cols.append(code[linked])
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(total, total))
+    _, component = connected_components(graph, directed=False)
+    return pd.Series(component[first], index=columns[0].index)
+
+
+@dataclass
+class Splits:
+    """The split column, its description, and the policy actually used."""
+
+    split: pd.Series
+    description: str
+    method: str  # stratified | chronological | group | column (auto resolved to one of them)
+    split_by: str | None = None
+    groups: int | None = None  # group: number of groups
+    rows_without_group: int = 0  # group: rows with an empty split_by value, each a group of its own
+    ignored_split_column: bool = False  # the data has a split column this policy does not use
+
+
 def assign_splits(
     df: pd.DataFrame,
     *,
@@ -87,43 +215,95 @@ def assign_splits(
     seed: int,
     group_col: str | None = None,
 ) -> tuple[pd.Series, str]:
-    """Return (split column, human-readable description of the method used)."""
-    split = df["split"].copy() if "split" in df else pd.Series([None] * len(df), index=df.index)
-    groups = df[group_col] if group_col else None
-    has_official_test = split.eq("test").any()
-    has_time = df["timestamp"].notna()
-    chronological = not has_official_test and has_time.any()
+    """Return (split column, human-readable description) under the `auto` policy."""
+    result = make_splits(df, test_frac=test_frac, val_frac=val_frac, seed=seed, group_col=group_col)
+    return result.split, result.description
 
-    if has_official_test:
-        method = "official test split"
-    elif chronological:
-        method = f"chronological: newest {test_frac:.0%} test"
+
+def make_splits(
+    df: pd.DataFrame,
+    *,
+    test_frac: float,
+    val_frac: float,
+    seed: int,
+    group_col: str | None = None,
+    method: str = "auto",
+    split_by: str | None = None,
+) -> Splits:
+    """Split `df` by `method` (SPLIT_METHODS or 'auto'); `group_col` names the adapter's
+    group column and `split_by` the column of a `group` split. A policy the data cannot
+    meet (no timestamps, no test rows, unknown column) is an IngestError; too few rows or
+    groups to split is a ValueError."""
+    own = df["split"] if "split" in df else pd.Series([None] * len(df), index=df.index)
+    has_official_test = own.eq("test").any()
+    has_time = df["timestamp"].notna()
+    adapter_groups = df[group_col] if group_col else None
+    if method == "auto":
+        method = "column" if has_official_test else "chronological" if has_time.any() else "stratified"
+    result = Splits(own, "", method, split_by if method == "group" else None)
+    result.ignored_split_column = bool(method != "column" and own.notna().any())
+    groups = adapter_groups
+    by_group = " by group" if group_col else ""
+
+    if method == "column":
+        if not has_official_test:
+            found = ", ".join(f"{k} {v}" for k, v in own.value_counts().items()) or "no split values"
+            raise IngestError(
+                f"split: column needs test rows in the data's own split column, found {found} "
+                "(map a split column, e.g. the generic adapter's columns: {split: <column>}, or choose another split)"
+            )
+        split = own.copy()
+        method_text = "official test split"
+    elif method == "chronological":
+        if not has_time.any():
+            raise IngestError(
+                f"split: chronological needs timestamps, and none of the {len(df)} rows has one "
+                "(map a timestamp column, or use split: stratified)"
+            )
+        method_text = f"chronological: newest {test_frac:.0%} test"
         timed = has_time.to_numpy()
         is_test = np.zeros(len(df), dtype=bool)
         is_test[timed] = _chronological(df.loc[timed, "timestamp"], test_frac)
         untimed = ~timed
         if untimed.any():
             is_test[untimed] = _stratified(df.loc[untimed, "label"], test_frac, seed, None)
-            method += f" ({int(untimed.sum())} rows without timestamp: stratified, seed {seed})"
+            method_text += f" ({int(untimed.sum())} rows without timestamp: stratified, seed {seed})"
         split = pd.Series(np.where(is_test, "test", "train"), index=df.index)
-    else:
+    elif method == "group":
+        values = split_by_values(df, split_by)
+        groups = combine_groups(values, adapter_groups)
+        result.groups = int(groups.nunique())
+        result.rows_without_group = int(values.isna().sum())
+        by_group = f" by {split_by}"
+        detail = f"{result.groups} groups"
+        if result.rows_without_group:
+            detail += f"; {result.rows_without_group} rows with empty {split_by}: one group each"
+        if adapter_groups is not None:
+            detail += "; joined with the adapter's groups"
+        is_test = _grouped(df["label"], test_frac, seed, groups)
+        split = pd.Series(np.where(is_test, "test", "train"), index=df.index)
+        method_text = f"group by {split_by}: {test_frac:.0%} test, seed {seed} ({detail})"
+    elif method == "stratified":
         is_test = _stratified(df["label"], test_frac, seed, groups)
         split = pd.Series(np.where(is_test, "test", "train"), index=df.index)
-        method = f"stratified{' by group' if group_col else ''}: {test_frac:.0%} test, seed {seed}"
-
-    train = split.eq("train").to_numpy()
-    if split.eq("val").any():
-        method += "; official validation split"
-        return split, method
-    train_idx = np.flatnonzero(train)
-    sub = df.iloc[train_idx]
-    if chronological and sub["timestamp"].notna().all():
-        is_val = _chronological(sub["timestamp"], val_frac)
-        method += f"; validation: newest {val_frac:.0%} of train"
+        method_text = f"stratified{by_group}: {test_frac:.0%} test, seed {seed}"
     else:
-        sub_groups = sub[group_col] if group_col else None
-        is_val = _stratified(sub["label"], val_frac, seed, sub_groups)
-        method += f"; validation: stratified{' by group' if group_col else ''} {val_frac:.0%} of train, seed {seed}"
+        raise ValueError(f"unknown split method {method!r}; known: {', '.join(SPLIT_METHODS)}, auto")
+
+    if split.eq("val").any():
+        result.split, result.description = split, method_text + "; official validation split"
+        return result
+    train_idx = np.flatnonzero(split.eq("train").to_numpy())
+    sub = df.iloc[train_idx]
+    if method == "chronological" and sub["timestamp"].notna().all():
+        is_val = _chronological(sub["timestamp"], val_frac)
+        method_text += f"; validation: newest {val_frac:.0%} of train"
+    else:
+        sub_groups = groups.iloc[train_idx] if groups is not None else None
+        kind = "group" if method == "group" else "stratified"
+        is_val = (_grouped if method == "group" else _stratified)(sub["label"], val_frac, seed, sub_groups)
+        method_text += f"; validation: {kind}{by_group} {val_frac:.0%} of train, seed {seed}"
     values = split.to_numpy(dtype=object)
     values[train_idx[is_val]] = "val"
-    return pd.Series(values, index=df.index), method
+    result.split, result.description = pd.Series(values, index=df.index), method_text
+    return result

@@ -2,7 +2,9 @@
 
 Policy (also in docs/datasets.md): a row whose text is empty or whitespace, whose label is not
 mapped, or whose id repeats an earlier row is skipped and counted in the ingest report
-under its reason, with up to five 'file:row [field]' examples. A dataset whose text is
+under its reason, with up to five 'file:row [field]' examples; a repeated id whose label
+differs from the first row's is counted apart ('duplicate id with a different label') and
+ingest warns about it, as the first row's label may be the wrong one. A dataset whose text is
 absent by design (Twitter15/16 ships no tweet text) declares `text_required=False`.
 An image path that resolves (symlinks followed) outside the dataset's folders is removed
 from its row, which is kept and counted as 'image path outside the data folder'.
@@ -38,11 +40,18 @@ def map_label(raw, mapping: dict, report: IngestReport, location: str) -> int | 
     return label
 
 
+DIFFERENT_LABEL = "duplicate id with a different label"
+
+
 def drop_duplicate_ids(df: pd.DataFrame, report: IngestReport, locations: pd.Series) -> pd.DataFrame:
-    """Keep the first row of each id; later repeats are counted skips."""
+    """Keep the first row of each id; later repeats are counted skips, 'duplicate id', or
+    'duplicate id with a different label' where the repeat's label is not the first row's."""
     dup = df["id"].duplicated(keep="first")
-    for loc in locations[dup]:
+    other_label = dup & df["label"].ne(df.groupby("id", sort=False)["label"].transform("first"))
+    for loc in locations[dup & ~other_label]:
         report.reject("duplicate id", loc)
+    for loc in locations[other_label]:
+        report.reject(DIFFERENT_LABEL, loc)
     return df.loc[~dup]
 
 
