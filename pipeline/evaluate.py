@@ -76,6 +76,33 @@ def evaluate(predictions: pd.DataFrame) -> dict:
     return result | {"seeds": per_seed}
 
 
+def llm_coverage(method, data) -> dict | None:
+    """For a method whose prediction of a row uses the LLM's score of that row (its registry
+    entry names what an unscored row gets, `unscored`): the share of the val and test rows the
+    LLM scored, and that text; None for any other method."""
+    if getattr(method, "unscored", None) is None or data.llm_prob_fake is None:
+        return None
+    scored = ~np.isnan(np.asarray(data.llm_prob_fake, dtype=np.float64))
+    shares = {split: float(scored[data.mask(split)].mean()) for split in ("val", "test") if data.mask(split).any()}
+    return shares | {"unscored": method.unscored}
+
+
+def add_llm_coverage(metrics: dict, coverage: dict | None) -> dict:
+    """`llm_coverage` beside the val and test metrics; a `warning` when the LLM scored no test
+    row, as the test numbers then say nothing about the LLM."""
+    if not coverage:
+        return metrics
+    for split in ("val", "test"):
+        if split in metrics and split in coverage:
+            metrics[split]["llm_coverage"] = coverage[split]
+    if coverage.get("test") == 0 and "test" in metrics:
+        metrics["warning"] = (
+            f"llm_coverage 0: the LLM scored none of the {metrics['test']['n']} test rows and "
+            f"{coverage['unscored']}: these test metrics say nothing about the LLM"
+        )
+    return metrics
+
+
 def plot_data(predictions: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """ROC and precision-recall data on the test split of the first seed (empty with one class)."""
     first = predictions[(predictions["split"] == "test") & (predictions["seed"] == predictions["seed"].min())]

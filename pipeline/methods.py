@@ -4,15 +4,19 @@ Training, prediction, the report, params validation and the stage graph (`fnd st
 writes dvc.yaml) all read `METHODS`. A method's entry names:
 - `detector`: "module:Class"; the class has `Settings`, a dataclass holding every default once;
 - `reads`: the artifacts it loads (keys of `ARTIFACTS`), which become its stages' exact deps;
-- `needs`: what a dataset must have beyond text ("images", "propagation", "intents"), else
-  the method is not applicable there and no stage is made for the pair;
+- `needs`: what a dataset must have beyond text ("images", "propagation", "intents", and "llm"
+  for a method that reads the LLM's scores), else the method is not applicable there and no
+  stage is made for the pair;
 - `requires`: the `MethodInputs` fields it cannot run without; where one is empty at training
   time (e.g. every image of a user's CSV failed to load) the method records why, not a crash;
 - `predicts`: how `fnd predict` scores a new article ("inductive", "transductive") or None;
 - `variants`: the paper's ablations, each a named override of the method's settings;
 - `sweeps`: settings whose variants form a curve in the report;
 - `top_level`: settings read from a top-level params key instead of `train.<method>`
-  (`mask_rate`, so that `dvc exp run -S mask_rate=0.3` re-runs GLPN-LLM alone).
+  (`mask_rate`, so that `dvc exp run -S mask_rate=0.3` re-runs GLPN-LLM alone);
+- `unscored`: for a method whose prediction of a row uses the LLM's score of that row, what a
+  row the LLM did not score gets; its metrics then carry the share of val and test rows the
+  LLM scored (`llm_coverage`, pipeline/evaluate.py) and the report marks a coverage below 1.
 
 Adding a method: a model file with a detector class and its Settings, an entry here, and a
 `train.<name>` section in params.yaml (docs/methods.md has the recipe). This module imports no
@@ -45,6 +49,7 @@ NEEDS = {
     "images": "it has no images",
     "propagation": "it has no news propagation graphs (only UPFD PolitiFact and Twitter15/16 ship them)",
     "intents": "the LLM wrote no intents for it (list the dataset in llm.intents.datasets)",
+    "llm": "the LLM does not score it (list the dataset in llm.veracity.datasets)",
 }
 
 
@@ -61,6 +66,7 @@ class MethodSpec:
     variants: dict[str, dict] = field(default_factory=dict)
     sweeps: tuple[str, ...] = ()
     top_level: tuple[str, ...] = ()
+    unscored: str | None = None
 
     @property
     def module(self) -> str:
@@ -95,7 +101,9 @@ METHODS: dict[str, MethodSpec] = {
             "baseline: the LLM's P(fake) alone",
             reads=("articles", "embeddings", "llm"),
             kind="baseline",
+            needs=("llm",),
             requires=("llm_prob_fake",),
+            unscored="a row the LLM did not score gets the train-set fake prior",
         ),
         MethodSpec(
             "gcn_lp",
@@ -112,9 +120,10 @@ METHODS: dict[str, MethodSpec] = {
             "pipeline.models.glpn:GLPNDetector",
             GLPN_PAPER,
             reads=("articles", "embeddings", "similarity_graph", "llm"),
-            needs=("images",),
+            needs=("images", "llm"),
             predicts="transductive",
             requires=("clip_text", "clip_image", "edge_index", "llm_prob_fake"),
+            unscored="a row the LLM did not score gets no pseudo label",
             top_level=("mask_rate",),
             sweeps=("mask_rate", "pseudo_top_p"),
             variants={
@@ -162,7 +171,7 @@ METHODS: dict[str, MethodSpec] = {
             "pipeline.models.lgcl:LGCLDetector",
             "LGCL: LLM-guided contrastive learning on WikiAMR graphs, with a multi-view GMAE on propagation graphs",
             reads=("articles", "embeddings", "llm", "semantics", "wikiamr_graphs", "propagation_graphs"),
-            needs=("propagation",),
+            needs=("propagation", "llm"),
             requires=("amr_graphs", "propagation_graphs"),
             predicts=None,
             variants={"lgcl_only_lgcl": {"use_propagation": False}, "lgcl_only_prop": {"use_lgcl": False}},
@@ -232,14 +241,23 @@ def dataset_options(dataset: str, params: dict) -> dict:
     return ((params.get("ingest") or {}).get("options") or {}).get(dataset) or {}
 
 
+def llm_scores(dataset: str, params: dict) -> bool:
+    """Whether the LLM scores `dataset` (its stage llm runs): llm.veracity.datasets lists it, or
+    is absent or null (every dataset); `[]` switches the LLM off everywhere."""
+    listed = ((params.get("llm") or {}).get("veracity") or {}).get("datasets")
+    return listed is None or dataset in listed
+
+
 def dataset_has(dataset: str, params: dict) -> frozenset[str]:
-    """What a dataset has beyond text: its adapter's "images" / "propagation", and "intents"
-    where the LLM writes intents for it."""
+    """What a dataset has beyond text: its adapter's "images" / "propagation", "intents" where
+    the LLM writes intents for it, and "llm" where the LLM scores it."""
     from pipeline.data import registry
 
     has = set(registry.provides(dataset, dataset_options(dataset, params)))
     if dataset in (((params.get("llm") or {}).get("intents") or {}).get("datasets") or []):
         has.add("intents")
+    if llm_scores(dataset, params):
+        has.add("llm")
     return frozenset(has)
 
 

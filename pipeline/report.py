@@ -4,6 +4,8 @@ Runs: the embedded default (params.yaml, metrics/<method>/<dataset>.json; a meth
 not apply to a dataset has no stage and is listed with the registry's reason) and every
 full-data run under reports/full/<name>/ (its params.yaml and metrics/<method>.json). Output:
 - summary.json: every run × dataset × method, test mean ± std over seeds, or why not applicable;
+  for a method predicting from the LLM's scores, the share of test rows the LLM scored
+  (`test_llm_coverage`; results.md marks a share below 1 and says what the other rows got);
 - results.md with PNG figures: per-dataset tables and bar charts, ROC curves, the papers'
   numbers next to ours, sweep curves, and every substitute the metrics name;
 - sweeps/<run>/<dataset>/<param>.csv: the sweep curves as DVC plot data.
@@ -84,11 +86,16 @@ def summarise(metrics: dict) -> dict:
     if "not_applicable" in metrics:
         return {"not_applicable": metrics["not_applicable"]}
     test = metrics["test"]
-    return {key: {"mean": test[key], "std": test[f"{key}_std"]} for key in HEADLINE if key in test} | {
+    row = {key: {"mean": test[key], "std": test[f"{key}_std"]} for key in HEADLINE if key in test} | {
         "seeds": len(metrics["seeds"]),
         "test_items": test["n"],
         "validation_saturated": validation_saturated(metrics),
     }
+    if "llm_coverage" in test:  # pipeline.evaluate.add_llm_coverage
+        row["test_llm_coverage"] = test["llm_coverage"]
+    if "warning" in metrics:
+        row["warning"] = metrics["warning"]
+    return row
 
 
 def validation_saturated(metrics: dict) -> bool:
@@ -153,6 +160,36 @@ def _cell(summary_row: dict, key: str) -> str:
     return f"{value['mean']:.3f}" if deterministic else f"{value['mean']:.3f} ± {value['std']:.3f}"
 
 
+def _percent(share: float) -> str:
+    """A share as a percentage that reads 100% only when it is 1 (and 0% only when it is 0)."""
+    percent = share * 100
+    if 0 < share < 1:
+        percent = min(max(percent, 0.1), 99.9)
+    text = f"{percent:.1f}".removesuffix(".0")
+    return f"{text}%"
+
+
+def _coverage_note(row: dict) -> str:
+    """' (LLM coverage 40%)' for a row whose test rows the LLM did not all score, else ''."""
+    share = row.get("test_llm_coverage")
+    return "" if share is None or share >= 1 else f" (LLM coverage {_percent(share)})"
+
+
+def _coverage_lines(rows: dict[str, dict]) -> list[str]:
+    """The footnote of a table with rows the LLM did not fully score: what those rows got."""
+    partial = {m: r["test_llm_coverage"] for m, r in rows.items() if _coverage_note(r)}
+    if not partial:
+        return []
+    lines = ["", "LLM coverage below 100% (the share of test rows the LLM scored, beside the accuracy):"]
+    for method, share in partial.items():
+        unscored = methods.spec(base_method(method)).unscored or "a row the LLM did not score has no LLM input"
+        lines.append(
+            f"- `{method}`: {_percent(share)}; {unscored}"
+            + (": **no test row was scored, so these numbers say nothing about the LLM**." if share == 0 else ".")
+        )
+    return lines
+
+
 def _slug(*parts: str) -> str:
     return "_".join(p.replace("/", "-") for p in parts)
 
@@ -162,9 +199,10 @@ def _bar_chart(rows: dict[str, dict], title: str, path: Path) -> None:
     means = [rows[m]["accuracy"]["mean"] for m in names]
     stds = [rows[m]["accuracy"]["std"] for m in names]
     bases = [base_method(m) for m in names]
+    labels = [m + _coverage_note(rows[m]) for m in names]
     palette = {b: plt.cm.tab10(i % 10) for i, b in enumerate(dict.fromkeys(bases))}
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
-    ax.barh(names[::-1], means[::-1], xerr=stds[::-1], color=[palette[b] for b in bases[::-1]], capsize=2)
+    ax.barh(labels[::-1], means[::-1], xerr=stds[::-1], color=[palette[b] for b in bases[::-1]], capsize=2)
     ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set_xlim(0, 1)
     ax.set_xlabel("test accuracy (mean ± std over seeds)")
@@ -251,9 +289,10 @@ def write(root: Path, out: Path) -> dict:
                 base = base_method(method)
                 kind = methods.spec(base).kind if method == base else f"{base} variant"
                 lines.append(
-                    f"| `{method}` | {kind} | {_cell(row, 'accuracy')} | "
+                    f"| `{method}` | {kind} | {_cell(row, 'accuracy')}{_coverage_note(row)} | "
                     f"{_cell(row, 'macro_f1')} | {_cell(row, 'auc')} |"
                 )
+            lines += _coverage_lines(applicable)
             saturated = [m for m, r in applicable.items() if r["validation_saturated"]]
             if saturated:
                 lines += [
@@ -268,6 +307,13 @@ def write(root: Path, out: Path) -> dict:
                     "",
                     f"Not applicable here: {', '.join(f'`{m}`' for m in skipped)} "
                     f"(e.g. `{skipped[0]}`: {rows[skipped[0]]['not_applicable']}).",
+                ]
+            unscored = [m for m in skipped if "llm" in methods.spec(m).needs]
+            if unscored and not methods.llm_scores(dataset, run.params):
+                lines += [
+                    "",
+                    f"The LLM does not score {dataset} (llm.veracity.datasets leaves it out), so the methods "
+                    f"reading its scores do not run here: {', '.join(f'`{m}`' for m in unscored)}.",
                 ]
             bar = figures / f"{_slug(run.key, dataset)}_accuracy.png"
             _bar_chart(applicable, f"{_run_title(run)}: {dataset}", bar)
@@ -342,7 +388,9 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
                 else "full data"
             )
             where = f"{where} ({name})"
-            lines.append(f"{paper} {where} | {_cell(row, 'accuracy')} | {_cell(row, 'macro_f1')} |")
+            lines.append(
+                f"{paper} {where} | {_cell(row, 'accuracy')}{_coverage_note(row)} | {_cell(row, 'macro_f1')} |"
+            )
     return lines + [
         "",
         "Our numbers come from the substitutes listed at the end, on the data named; docs/methods.md (fidelity "

@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipeline import config
 from pipeline.device import resolve_device
-from pipeline.evaluate import evaluate, plot_data
+from pipeline.evaluate import add_llm_coverage, evaluate, llm_coverage, plot_data
 from pipeline.methods import METHODS, ParamsError, settings, spec, train_params
 from pipeline.train import NotApplicable, load_inputs, substitutes, train
 from stages import fail_clearly
@@ -72,11 +72,17 @@ def _train_one(name, dataset, method_spec, data, labels, values, seeds, device, 
     frame = pd.concat(predictions)
     frame.to_parquet(out / "predictions.parquet", index=False)
     (out / "train.json").write_text(json.dumps(records, indent=2) + "\n")
-    return _write_metrics(name, dataset, frame, records, reason, lines)
+    return _write_metrics(name, dataset, frame, records, reason, lines, llm_coverage(method_spec, data))
 
 
 def _write_metrics(
-    name: str, dataset: str, predictions: pd.DataFrame, records: list[dict], reason: str | None, lines: list[str]
+    name: str,
+    dataset: str,
+    predictions: pd.DataFrame,
+    records: list[dict],
+    reason: str | None,
+    lines: list[str],
+    coverage: dict | None = None,
 ) -> dict:
     metrics = {"method": name, "dataset": dataset}
     plots = config.plots_dir(name, dataset)
@@ -91,6 +97,7 @@ def _write_metrics(
                 "selected", {"epoch": record.get("selected_epoch")}
             )
         metrics["substitutes"] = lines
+        add_llm_coverage(metrics, coverage)
         frames = plot_data(predictions)
     path = config.metrics_path(name, dataset)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,15 +107,25 @@ def _write_metrics(
     return metrics
 
 
+HEADLINE_LABELS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "auc": "AUC"}
+
+
 def summary(name: str, dataset: str, metrics: dict) -> str:
+    """The console line of one metrics file: each headline test metric's mean ± std over the seeds,
+    said to be that, with the seeds named (a seed's own figures are under `seeds` in the file)."""
     if "not_applicable" in metrics:
         return f"{name}/{dataset}: not applicable: {metrics['not_applicable']}"
-    test = metrics["test"]
-    return (
-        f"{name}/{dataset} test (mean of {len(metrics['seeds'])} seeds): "
-        f"accuracy {test['accuracy']:.4f} ± {test['accuracy_std']:.4f}, "
-        f"macro-F1 {test['macro_f1']:.4f}, AUC {test.get('auc', float('nan')):.4f}"
+    seeds = sorted(metrics.get("seeds", {}), key=int)
+    over = f"{len(seeds)} seed{'' if len(seeds) == 1 else 's'} ({', '.join(seeds)})"
+    test = metrics.get("test")
+    if not test:
+        return f"{name}/{dataset}: no test rows to score ({over})"
+    figures = ", ".join(
+        f"{label} {test[key]:.4f} ± {test.get(f'{key}_std', 0.0):.4f}" if test.get(key) is not None else f"{label} n/a"
+        for key, label in HEADLINE_LABELS.items()
     )
+    warning = f"\nwarning: {metrics['warning']}" if "warning" in metrics else ""
+    return f"{name}/{dataset} test, mean ± std over {over}: {figures}{warning}"
 
 
 def main(argv: list[str] | None = None) -> None:

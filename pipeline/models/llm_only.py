@@ -1,5 +1,8 @@
 """LLM-only baseline: the LLM's P(fake) is the prediction. Nothing is trained; rows the LLM
-gave no answer for get the train-set fake prior."""
+gave no answer for get the train-set fake prior. That fallback is never silent: train.json
+counts the prior rows per split, the metrics carry the share of val and test rows the LLM
+scored (`llm_coverage`, with a `warning` when it scored no test row, whose numbers are then the
+majority class's), and the report marks a test coverage below 1."""
 
 from __future__ import annotations
 
