@@ -4,6 +4,11 @@ The text fed to encoders is the title and the body joined by a newline (the body
 there is no title). Each row's image is its first image file that loads; rows without one
 (no path, missing file, corrupt file) get a zero vector, has_image = False and the reason
 in image_status. Identical image files shared by many posts are encoded once.
+
+With an EmbeddingCache (pipeline/features/cache.py) every per-item encoder output (text,
+image, clip_text, clip_image) is looked up by content first and only the misses are encoded;
+the output is the same bytes with or without it. The 'aligned' CCA is fitted afterwards, on
+the train pairs of this split.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import pyarrow as pa
 from pipeline.device import resolve_device
 from pipeline.features import registry
 from pipeline.features.alignment import CCAAlignment
+from pipeline.features.cache import EmbeddingCache, encode_cached, file_digest, sha256
 from pipeline.features.images import NO_IMAGE, OK, load_image
 from pipeline.vectors import META_KEY, vector_column
 
@@ -48,6 +54,10 @@ def encoder_input(df: pd.DataFrame) -> list[str]:
     return [f"{t}\n{b}" if t else b for t, b in zip(titles, df["text"].fillna(""))]
 
 
+def image_file(rel: str, data_root: Path) -> Path:
+    return Path(rel) if Path(rel).is_absolute() else data_root / rel
+
+
 def load_row_images(
     df: pd.DataFrame, data_root: Path, allowed_roots: tuple[Path, ...] | None = None
 ) -> tuple[list[str | None], list[str], dict]:
@@ -61,8 +71,7 @@ def load_row_images(
         pick, status = None, NO_IMAGE
         for rel in list(paths if paths is not None else []):
             if rel not in status_of:
-                path = Path(rel) if Path(rel).is_absolute() else data_root / rel
-                image, status_of[rel] = load_image(path, allowed_roots)
+                image, status_of[rel] = load_image(image_file(rel, data_root), allowed_roots)
                 if image is not None:
                     loaded[rel] = image
             status = status_of[rel]
@@ -90,12 +99,15 @@ def embed_articles(
     image_batch_size: int = 4,
     align_dim: int = 128,
     image_roots: tuple[Path, ...] | None = None,
+    cache: EmbeddingCache | None = None,
     progress: bool = True,
 ) -> pa.Table:
     """Encode every article; returns a table keyed by id with metadata under META_KEY.
-    Image files are opened only under `image_roots` (default: `data_root`)."""
+    Image files are opened only under `image_roots` (default: `data_root`). With `cache`, its
+    `stats` say per modality how many items came from it and how many were encoded."""
     dev = resolve_device(device)
     texts = encoder_input(df)
+    text_digests = [sha256(t) for t in texts]
     n = len(df)
 
     # every encoder is loaded before any encoding, so a wrong name fails in seconds
@@ -103,10 +115,29 @@ def embed_articles(
     image_enc, image_info = registry.image_encoder(image, dev)
     joint_enc, joint_info = registry.joint_encoder(joint, dev)
 
-    text_vecs = text_enc.encode(texts, batch_size=batch_size, progress=progress)
+    keys: dict[str, str] = {}  # encoder name -> its part of the cache keys (weights hashed once)
+
+    def encoded(modality: str, enc, info, items: list, digests: list[str], batches):
+        if cache is not None and info.name not in keys:
+            keys[info.name] = cache.register(info.name, enc.identity())
+        key = keys.get(info.name)
+        return encode_cached(items, digests, batches, enc.dim, modality=modality, cache=cache, encoder=key)
+
+    text_vecs, truncated = encoded(
+        "text", text_enc, text_info, texts, text_digests, lambda xs: text_enc.batches(xs, batch_size, progress)
+    )
     chosen, statuses, loaded = load_row_images(df, Path(data_root), image_roots or (Path(data_root),))
     distinct = sorted(loaded)
-    distinct_vecs = image_enc.encode([loaded[p] for p in distinct], batch_size=image_batch_size, progress=progress)
+    images = [loaded[p] for p in distinct]
+    image_digests = [file_digest(image_file(p, Path(data_root))) for p in distinct]
+    distinct_vecs, _ = encoded(
+        "image",
+        image_enc,
+        image_info,
+        images,
+        image_digests,
+        lambda xs: image_enc.batches(xs, image_batch_size, progress),
+    )
     position = {p: i for i, p in enumerate(distinct)}
     has_image = np.array([c is not None for c in chosen])
     image_vecs = np.zeros((n, image_enc.dim), np.float32)
@@ -117,8 +148,22 @@ def embed_articles(
     joint_meta: dict = {}
     clip_text = clip_image = None
     if joint_enc is not None:
-        clip_text = joint_enc.encode_text(texts, batch_size=batch_size, progress=progress)
-        clip_distinct = joint_enc.encode_image([loaded[p] for p in distinct], image_batch_size, progress)
+        clip_text, _ = encoded(
+            "clip_text",
+            joint_enc,
+            joint_info,
+            texts,
+            text_digests,
+            lambda xs: joint_enc.text_batches(xs, batch_size, progress),
+        )
+        clip_distinct, _ = encoded(
+            "clip_image",
+            joint_enc,
+            joint_info,
+            images,
+            image_digests,
+            lambda xs: joint_enc.image_batches(xs, image_batch_size, progress),
+        )
         clip_image = np.zeros((n, clip_text.shape[1]), np.float32)
         for row, path in enumerate(chosen):
             if path is not None:
@@ -143,7 +188,7 @@ def embed_articles(
         "rows": n,
         "distinct_image_files_encoded": len(distinct),
         "image_status": dict(Counter(statuses)),
-        "texts_truncated_to_max_length": getattr(text_enc, "truncated", 0),
+        "texts_truncated_to_max_length": int(truncated.sum()),
         "device": dev.type,
     }
     table = pa.table(

@@ -1,23 +1,64 @@
 """Encoders: text (any Hugging Face encoder), image (EfficientNet-Lite, torchvision CNNs) and
-open_clip joint text-image models. Every `encode` returns L2-normalised float32 rows."""
+open_clip joint text-image models. Every `encode` returns L2-normalised float32 rows.
+
+Each `encode` is its `batches` generator collected: (positions, vectors, truncated flags or
+None) per batch, so a caller (the embedding cache) can store results as they come while the
+batches stay exactly those of `encode`. `identity()` is everything besides the input that
+decides an output vector (weights digest, settings, preprocessing, library versions); the
+device is left out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import importlib.metadata
+import json
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torchvision import transforms
-from tqdm.auto import tqdm
 
 from pipeline.errors import ParamsError
+from pipeline.progress import progress_bar
 
 
 def _batches(n: int, batch_size: int, desc: str, progress: bool):
     starts = range(0, n, batch_size)
-    return tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False)
+    return progress_bar(starts, desc=desc, unit="batch", disable=not progress, leave=False)
+
+
+Batch = tuple[np.ndarray, np.ndarray, "list[bool] | None"]  # input positions, their vectors, truncated flags
+
+
+def _collect(batches: Iterator[Batch], n: int, dim: int | None) -> np.ndarray:
+    out = None
+    for idx, vecs, _ in batches:
+        if out is None:
+            out = np.zeros((n, vecs.shape[1]), dtype=np.float32)
+        out[idx] = vecs
+    return np.zeros((n, dim or 0), np.float32) if out is None else out
+
+
+def weights_digest(module: torch.nn.Module) -> str:
+    """sha256 of every tensor of the state dict (name, dtype, shape, bytes), wherever it lives."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        h.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def versions(*dists: str) -> dict[str, str | None]:
+    """Installed versions, less any local build tag (+cu130: the device build, not the maths)."""
+    found = {}
+    for dist in dists:
+        try:
+            found[dist] = importlib.metadata.version(dist).split("+")[0]
+        except importlib.metadata.PackageNotFoundError:
+            found[dist] = None
+    return found
 
 
 class HFTextEncoder:
@@ -36,10 +77,12 @@ class HFTextEncoder:
         self.dim = self.model.config.hidden_size
         self.truncated = 0
 
-    @torch.inference_mode()
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
+        return _collect(self.batches(texts, batch_size, progress), len(texts), self.dim)
+
+    @torch.inference_mode()
+    def batches(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> Iterator[Batch]:
         order = np.argsort([len(t) for t in texts], kind="stable")[::-1]
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in _batches(len(texts), batch_size, "text", progress):
             idx = order[start : start + batch_size]
             batch = self.tokenizer(
@@ -49,22 +92,42 @@ class HFTextEncoder:
                 max_length=self.max_length,
                 return_tensors="pt",
             )
-            self.truncated += self._count_truncated([texts[i] for i in idx], batch["attention_mask"].sum(1))
+            truncated = self._truncated([texts[i] for i in idx], batch["attention_mask"].sum(1))
+            self.truncated += sum(truncated)
             batch = {k: v.to(self.device) for k, v in batch.items()}
             states = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out[idx] = F.normalize(pooled, dim=-1).float().cpu().numpy()
-        return out
+            yield idx, F.normalize(pooled, dim=-1).float().cpu().numpy(), truncated
 
-    def _count_truncated(self, texts: list[str], lengths: torch.Tensor) -> int:
-        """How many texts were longer than max_length tokens. Only a text that fills the
-        window can have been cut; those are tokenized once more with one token to spare."""
-        full = [text for text, length in zip(texts, lengths.tolist()) if length >= self.max_length]
-        if not full:
-            return 0
-        ids = self.tokenizer(full, truncation=True, max_length=self.max_length + 1)["input_ids"]
-        return sum(len(i) > self.max_length for i in ids)
+    def _truncated(self, texts: list[str], lengths: torch.Tensor) -> list[bool]:
+        """Which texts were longer than max_length tokens. Only a text that fills the window
+        can have been cut; those are tokenized once more with one token to spare."""
+        flags = [False] * len(texts)
+        full = [i for i, length in enumerate(lengths.tolist()) if length >= self.max_length]
+        if full:
+            ids = self.tokenizer([texts[i] for i in full], truncation=True, max_length=self.max_length + 1)["input_ids"]
+            for i, row in zip(full, ids):
+                flags[i] = len(row) > self.max_length
+        return flags
+
+    def identity(self) -> dict:
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is not None:  # a fast tokenizer: its definition (vocab, normaliser, ...) as JSON, less the
+            # truncation and padding state the last call left (encode sets its own: max_length, longest)
+            spec = json.loads(backend.to_str())
+            tokenizer = json.dumps(
+                {k: v for k, v in spec.items() if k not in ("truncation", "padding")}, sort_keys=True
+            )
+        else:
+            tokenizer = repr(sorted(self.tokenizer.get_vocab().items())) + repr(self.tokenizer.init_kwargs)
+        return {
+            "recipe": "mean-pooled last hidden states, L2-normalised",
+            "tokenizer": f"{type(self.tokenizer).__name__} {hashlib.sha256(tokenizer.encode()).hexdigest()}",
+            "max_length": self.max_length,
+            "weights": weights_digest(self.model),
+            "versions": versions("torch", "transformers", "tokenizers"),
+        }
 
 
 class CNNImageEncoder:
@@ -87,13 +150,24 @@ class CNNImageEncoder:
             [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(mean, std)]
         )
 
-    @torch.inference_mode()
     def encode(self, images: Sequence[Image.Image], batch_size: int = 32, progress: bool = True) -> np.ndarray:
-        out = np.zeros((len(images), self.dim), dtype=np.float32)
+        return _collect(self.batches(images, batch_size, progress), len(images), self.dim)
+
+    @torch.inference_mode()
+    def batches(self, images: Sequence[Image.Image], batch_size: int = 32, progress: bool = True) -> Iterator[Batch]:
         for start in _batches(len(images), batch_size, "image", progress):
             pixels = torch.stack([self.preprocess(im) for im in images[start : start + batch_size]]).to(self.device)
-            out[start : start + len(pixels)] = F.normalize(self.features(pixels), dim=-1).float().cpu().numpy()
-        return out
+            vecs = F.normalize(self.features(pixels), dim=-1).float().cpu().numpy()
+            yield np.arange(start, start + len(vecs)), vecs, None
+
+    def identity(self) -> dict:
+        return {
+            "recipe": "pooled CNN features, L2-normalised",
+            "preprocess": repr(self.preprocess),
+            "dim": self.dim,
+            "weights": weights_digest(self.model),
+            "versions": versions("torch", "torchvision", "pillow", "efficientnet-lite-pytorch"),
+        }
 
 
 def efficientnet_lite0(device: torch.device, weights_path: str | None = None) -> CNNImageEncoder:
@@ -143,18 +217,33 @@ class OpenClipEncoder:
         self.device = device
         self.dim = self.model.text_projection.shape[1] if self.model.text_projection is not None else None
 
-    @torch.inference_mode()
     def encode_text(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
-        chunks = []
-        for start in _batches(len(texts), batch_size, "clip text", progress):
-            tokens = self.tokenizer(list(texts[start : start + batch_size])).to(self.device)
-            chunks.append(F.normalize(self.model.encode_text(tokens), dim=-1).float().cpu().numpy())
-        return np.concatenate(chunks) if chunks else np.zeros((0, self.dim or 0), np.float32)
+        return _collect(self.text_batches(texts, batch_size, progress), len(texts), self.dim)
+
+    def encode_image(self, images: Sequence[Image.Image], batch_size: int = 32, progress: bool = True) -> np.ndarray:
+        return _collect(self.image_batches(images, batch_size, progress), len(images), self.dim)
 
     @torch.inference_mode()
-    def encode_image(self, images: Sequence[Image.Image], batch_size: int = 32, progress: bool = True) -> np.ndarray:
-        chunks = []
+    def text_batches(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> Iterator[Batch]:
+        for start in _batches(len(texts), batch_size, "clip text", progress):
+            tokens = self.tokenizer(list(texts[start : start + batch_size])).to(self.device)
+            vecs = F.normalize(self.model.encode_text(tokens), dim=-1).float().cpu().numpy()
+            yield np.arange(start, start + len(vecs)), vecs, None
+
+    @torch.inference_mode()
+    def image_batches(
+        self, images: Sequence[Image.Image], batch_size: int = 32, progress: bool = True
+    ) -> Iterator[Batch]:
         for start in _batches(len(images), batch_size, "clip image", progress):
             pixels = torch.stack([self.preprocess(im) for im in images[start : start + batch_size]]).to(self.device)
-            chunks.append(F.normalize(self.model.encode_image(pixels), dim=-1).float().cpu().numpy())
-        return np.concatenate(chunks) if chunks else np.zeros((0, self.dim or 0), np.float32)
+            vecs = F.normalize(self.model.encode_image(pixels), dim=-1).float().cpu().numpy()
+            yield np.arange(start, start + len(vecs)), vecs, None
+
+    def identity(self) -> dict:
+        return {
+            "recipe": "open_clip encode_text / encode_image, L2-normalised",
+            "tokenizer": f"{type(self.tokenizer).__name__} context {getattr(self.tokenizer, 'context_length', None)}",
+            "preprocess": repr(self.preprocess),
+            "weights": weights_digest(self.model),
+            "versions": versions("torch", "torchvision", "pillow", "open_clip_torch"),
+        }
