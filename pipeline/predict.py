@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
 from pipeline import config
 from pipeline.device import resolve_device
@@ -43,6 +42,7 @@ from pipeline.features.embed import encoder_input, load_row_images
 from pipeline.features.images import NO_IMAGE, OK, load_image
 from pipeline.methods import METHODS, MethodSpec, not_applicable, spec
 from pipeline.models.inputs import MethodInputs
+from pipeline.progress import progress_bar
 from pipeline.vectors import read_meta, vectors
 
 CHUNK = 32  # items featurised between two progress updates
@@ -383,12 +383,12 @@ class Featuriser:
     @functools.cached_property
     def semantics(self) -> tuple:
         """(knowledge base with its titles embedded, spaCy pipeline) of params' semantics section."""
-        from pipeline.semantics.kb import KnowledgeBase
+        from pipeline.semantics.kb import KnowledgeBase, knowledge_base_path
         from pipeline.semantics.text import load_spacy
 
         cfg = self.params.get("semantics", {})
         kb = KnowledgeBase.load(
-            self.root / cfg.get("kb", "wikipedia/summaries_en.json"),
+            knowledge_base_path(cfg, self.root),
             min_similarity=cfg.get("link_min_similarity", 0.85),
         )
         encoder, _ = registry.text_encoder(cfg.get("link_encoder", "minilm"), self.device)
@@ -443,8 +443,8 @@ def predict(
     Before the slow work: the dataset name and model files are checked (load_models), every
     image must load (check_images), and items that look written in another language than the
     training data's get a warning (language_warning), passed to `warn` (default: printed to
-    stderr). With `progress`, tqdm bars on stderr follow feature building (one update per CHUNK
-    items) and scoring (one per seed)."""
+    stderr). With `progress`, progress on stderr (pipeline/progress.py: a bar on a terminal, a line per
+    update in a pipe) follows feature building (one update per CHUNK items) and scoring (one per seed)."""
     method_spec, models = load_models(method, dataset, params)
     check_images(items)
     message = language_warning(items, dataset, training_languages(dataset))
@@ -483,9 +483,9 @@ def _print_warning(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _progress(total: int, what: str, unit: str, progress: bool) -> tqdm:
+def _progress(total: int, what: str, unit: str, progress: bool):
     """A stderr bar that shows every update (an update is a chunk or a seed: seconds apart)."""
-    return tqdm(total=total, desc=f"fnd predict: {what}", unit=unit, disable=not progress, mininterval=0, miniters=1)
+    return progress_bar(total=total, desc=f"fnd predict: {what}", unit=unit, disable=not progress, every_update=True)
 
 
 def featurise(features: Featuriser, reads: tuple[str, ...], items: pd.DataFrame, progress: bool) -> tuple:

@@ -4,8 +4,10 @@ Every stage depends on exactly what it reads: its artifacts, its params keys, an
 files of its import closure (computed here from the code, so an edit re-runs exactly the
 stages that import the edited file). Training gets one stage per applicable method and
 dataset (and one for the method's ablations); a pair where the method cannot run gets no
-stage, and the report lists it with the reason. Each train stage also writes its metrics, so
-no separate evaluate process runs.
+stage, and the report lists it with the reason. An upstream stage no train stage reads from is
+left out: a dataset the LLM does not score (llm.veracity.datasets) gets no llm stage, and the
+methods reading its scores are not applicable there. Each train stage also writes its metrics,
+so no separate evaluate process runs.
 
 Stage names: `<kind>-<dataset>` upstream, `train-<method>-<dataset>`, `ablations-<method>-<dataset>`, `report`.
 """
@@ -155,7 +157,7 @@ def upstream_stages(dataset: str, folder: str, params: dict, reads: set[str]) ->
         ),
         f"semantics-{dataset}": _stage(
             f"python -m stages.semantics {dataset}",
-            [path["articles"], "${data_root}/${semantics.kb}", *import_closure(["stages.semantics"])],
+            [path["articles"], "${semantics.kb}", *import_closure(["stages.semantics"])],
             ["data_root", "semantics"],
             [path["semantics"], _report_file(f"{processed}/semantics_report.json")],
         ),
@@ -238,10 +240,12 @@ def dvc_yaml(params: dict) -> dict:
             report_reads.append(f"metrics/plots/{method}/{dataset}")  # the report draws the methods' ROC curves
     # the report reads every method's settings and every dataset's adapter (what it provides)
     modules = ["stages.report", *(m.module for m in METHODS.values()), *(adapter_module(d, params) for d in datasets)]
+    # the not-applicable reasons read llm.veracity.datasets where it is set (DVC refuses a missing key)
+    scored = ["llm.veracity.datasets"] if "datasets" in ((params.get("llm") or {}).get("veracity") or {}) else []
     stages["report"] = {
         "cmd": "python -m stages.report",
         "deps": report_reads + ["reports/full", *import_closure(modules)],
-        "params": ["datasets", "mask_rate", "train", "llm.intents.datasets", "ingest.options"],
+        "params": ["datasets", "mask_rate", "train", "llm.intents.datasets", *scored, "ingest.options"],
         "outs": [{"reports/results.md": {"cache": False}}, {"reports/figures": {"cache": False}}],
         "metrics": [{"reports/summary.json": {"cache": False}}],
         "plots": [{"reports/sweeps": {"cache": False, "x": "value", "y": "accuracy", "template": "linear"}}],

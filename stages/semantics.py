@@ -1,4 +1,9 @@
-"""Stage semantics: articles -> data/processed/<dataset>/semantics.parquet + semantics_report.json."""
+"""Stage semantics: articles -> data/processed/<dataset>/semantics.parquet + semantics_report.json.
+
+The Wikipedia knowledge base is params' semantics.kb: an absolute path or one relative to the
+project root, never to data_root (pipeline.semantics.kb.knowledge_base_path); the report and the
+Parquet metadata record it under knowledge_base.path.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from pipeline.errors import ParamsError
 from pipeline.features import registry
 from pipeline.semantics import amr
 from pipeline.semantics.analyse import analyse_articles
-from pipeline.semantics.kb import KnowledgeBase
+from pipeline.semantics.kb import KnowledgeBase, knowledge_base_path
 from pipeline.semantics.text import load_spacy
 from pipeline.vectors import META_KEY
 
@@ -22,7 +27,7 @@ def run(dataset: str, params: dict, data_root: str | None = None) -> dict:
     cfg = params.get("semantics", {})
     root = config.data_root(params, data_root)
     articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
-    kb_path = root / cfg.get("kb", "wikipedia/summaries_en.json")
+    kb_path = knowledge_base_path(cfg, root)  # absolute or relative to the project root, not to data_root
     kb = KnowledgeBase.load(kb_path, min_similarity=cfg.get("link_min_similarity", 0.85))
     device = resolve_device(cfg.get("device", "auto"))
     encoder, encoder_info = registry.text_encoder(cfg.get("link_encoder", "minilm"), device)

@@ -193,7 +193,8 @@ def test_stage_labels_the_substitute_in_the_parquet(tmp_path, monkeypatch, media
     df, _ = ingest("mediaeval2016", mediaeval_root)
     (tmp_path / "data/interim/mediaeval2016").mkdir(parents=True)
     pq.write_table(to_table(df.iloc[:5]), tmp_path / "data/interim/mediaeval2016/articles.parquet")
-    report = stage.run("mediaeval2016", {"data_root": str(mediaeval_root), "semantics": {}})
+    kb = str(mediaeval_root / "wikipedia/summaries_en.json")  # semantics.kb: its own path, not under data_root
+    report = stage.run("mediaeval2016", {"data_root": str(mediaeval_root), "semantics": {"kb": kb}})
     meta = read_meta(tmp_path / "data/processed/mediaeval2016/semantics.parquet")
     assert meta["amr_source"] == amr.SUBSTITUTE == report["amr_source"]
     kb_titles = json.loads((mediaeval_root / "wikipedia/summaries_en.json").read_text(encoding="utf-8"))

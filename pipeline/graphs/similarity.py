@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+
+from pipeline.progress import progress_bar
 
 SIM_TYPES = ("concat", "image_text", "text_image", "image_image", "text_text")
 
@@ -84,7 +85,7 @@ def similarity_edges(
     tiles = [(r, c) for r in starts for c in starts if c >= r]
     found = _EdgeBuffer()
     with torch.inference_mode():
-        for r, c in tqdm(tiles, desc="similarity tiles", disable=not progress, leave=False):
+        for r, c in progress_bar(tiles, desc="similarity tiles", unit="tile", disable=not progress, leave=False):
             rows, cols = slice(r, min(r + block, n)), slice(c, min(c + block, n))
             sims = _tile_sims(t[rows], i[rows], norms[rows], t[cols], i[cols], norms[cols])
             types = torch.zeros_like(sims[0], dtype=torch.uint8)

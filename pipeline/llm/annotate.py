@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from pipeline.errors import ParamsError
 from pipeline.llm.backends import length_batches
 from pipeline.llm.cache import PendingWrites, ResultCache, cache_key, text_hash
 from pipeline.llm.prompts import Prompt, load_prompt
+from pipeline.progress import progress_bar
 
 TASKS = ("veracity", "zero_shot", "intents")
 PROMPT_OVERHEAD_TOKENS = 256  # room kept for the template around the article text
@@ -164,7 +164,7 @@ class Annotator:
         pending = sorted(pending, key=lambda r: (articles["lang"].iat[r.row] or "", r.row if share else r.part))
         chunk = self.cfg.get("batch_size", 16) * self.cfg.get("batches_per_commit", 4)
         writes = PendingWrites(self.cache, self.commit_seconds, self.clock)
-        with tqdm(total=len(pending), desc=f"llm {task}", unit="item", disable=not progress) as bar:
+        with progress_bar(total=len(pending), desc=f"llm {task}", unit="item", disable=not progress) as bar:
             for start in range(0, len(pending), chunk):
                 for group in self._groups(task, pending[start : start + chunk], articles):
                     for batch in self._batches(self._prepare(group, articles), share):

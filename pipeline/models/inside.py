@@ -36,11 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.utils import to_dense_batch
-from tqdm.auto import tqdm
 
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import BestOnValidation, class_weights, macro_f1, seed_everything
+from pipeline.progress import progress_bar
 from pipeline.settings import positive, positive_ints, rates
 
 SENTENCE, ENTITY, COARSE, FINE = range(4)
@@ -307,7 +307,7 @@ class InSideDetector:
         weight = class_weights(data.y[train]).to(self.device)
         best = BestOnValidation(p["patience"])
         start = time.perf_counter()
-        bar = tqdm(range(p["epochs"]), desc=f"inside seed {self.seed}", unit="epoch", leave=False)
+        bar = progress_bar(range(p["epochs"]), desc=f"inside seed {self.seed}", unit="epoch", leave=False)
         for epoch in bar:
             self.module.train()
             order = train[torch.randperm(len(train), generator=generator).numpy()]

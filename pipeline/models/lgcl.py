@@ -53,10 +53,10 @@ from torch_geometric.data import Batch as GraphBatch
 from torch_geometric.data import Data
 from torch_geometric.nn import GINConv, global_mean_pool
 from torch_geometric.utils import softmax as edge_softmax
-from tqdm.auto import tqdm
 
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import macro_f1, seed_everything
+from pipeline.progress import progress_bar
 from pipeline.settings import ParamsError, check, positive, positive_ints, rates
 
 
@@ -373,7 +373,7 @@ class LGCLDetector:
         ).to(self.device)
         optimiser = torch.optim.AdamW(self.lgcl.parameters(), lr=p["lr"])
         losses, start = [], time.perf_counter()
-        for _ in tqdm(range(p["epochs"]), desc=f"lgcl seed {self.seed}", unit="epoch", leave=False):
+        for _ in progress_bar(range(p["epochs"]), desc=f"lgcl seed {self.seed}", unit="epoch", leave=False):
             self.lgcl.train()
             order, total = rows[torch.randperm(len(rows), generator=generator).numpy()], 0.0
             for first in range(0, len(order), p["batch_size"]):
@@ -415,7 +415,7 @@ class LGCLDetector:
         ).to(self.device)
         optimiser = torch.optim.AdamW(self.gmae.parameters(), lr=p["lr"])
         losses, start = [], time.perf_counter()
-        for _ in tqdm(range(p["gmae_epochs"]), desc=f"gmae seed {self.seed}", unit="epoch", leave=False):
+        for _ in progress_bar(range(p["gmae_epochs"]), desc=f"gmae seed {self.seed}", unit="epoch", leave=False):
             self.gmae.train()
             order = torch.randperm(len(graphs), generator=generator).tolist()
             total = 0.0

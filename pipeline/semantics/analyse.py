@@ -15,9 +15,9 @@ from collections import Counter
 
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from pipeline.features.embed import encoder_input
+from pipeline.progress import progress_bar
 from pipeline.semantics import amr as amr_lib
 from pipeline.semantics import wikiamr
 from pipeline.semantics.kb import KnowledgeBase
@@ -67,7 +67,7 @@ def analyse_articles(
     parsed_docs = nlp.pipe((texts[i] for i in sorted(english)), batch_size=batch_size)  # lazy, in row order
 
     analyses, graphs = [], []
-    for i in tqdm(range(len(df)), desc="semantics", unit="doc", disable=not progress):
+    for i in progress_bar(range(len(df)), desc="semantics", unit="doc", disable=not progress):
         if not texts[i].strip():
             analysis, graph = TextAnalysis([], status="empty text"), None
         elif i not in english:

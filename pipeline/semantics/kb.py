@@ -19,9 +19,36 @@ from pathlib import Path
 import numpy as np
 from unidecode import unidecode
 
-from pipeline.errors import BadInput, MissingFile
+from pipeline.errors import BadInput, MissingFile, ParamsError
 
 LINKABLE_TYPES = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+
+
+# semantics.kb when params.yaml names none: the 10k Wikipedia lead summaries shipped with the project.
+DEFAULT_KB = "data/raw/wikipedia/summaries_en.json"
+
+
+def knowledge_base_path(cfg: dict, data_root: Path | str | None = None) -> Path:
+    """The KB file that params' semantics section (`cfg`) names: `semantics.kb`, an absolute path or
+    one relative to the project root (the working directory of `fnd` and of the DVC stages). It is
+    never read from under data_root: a dataset folder of the user's own need not hold it.
+
+    A relative value that is missing from the project root but present under `data_root` (the
+    old meaning of semantics.kb) is an error that gives the value to set, not a silent fallback."""
+    value = str(cfg.get("kb") or DEFAULT_KB)
+    path = Path(value)
+    if path.is_file():
+        return path
+    old = None if path.is_absolute() or data_root is None else Path(data_root) / path
+    if old is not None and old.is_file():
+        raise ParamsError(
+            f"semantics.kb: {value} is not a file under the project root, but {old} is: semantics.kb is "
+            f"now absolute or relative to the project root, not to data_root; set `semantics.kb: {old.as_posix()}`"
+        )
+    raise MissingFile(
+        f"{path}: knowledge base file not found (semantics.kb in params.yaml: an absolute path, or one "
+        f"relative to the project root {Path.cwd()}; the default is {DEFAULT_KB})"
+    )
 
 
 def normalise(text: str) -> str:
