@@ -107,6 +107,27 @@ def ingest(
 
 
 @app.command()
+def check(
+    dataset: str = typer.Argument(..., help="A dataset name: a key of `datasets` or of `ingest.options`."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when there is a warning (for CI)."),
+    data_root: str | None = DATA_ROOT,
+    params: Path = PARAMS,
+) -> None:
+    """Check a dataset's mapping before any stage runs: rows kept and rejected, the split and its label
+    balance, duplicates, conflicting labels and boilerplate, and the methods that would not apply.
+    Writes nothing."""
+    from pipeline.check import summary
+    from stages import ingest as stage
+
+    with _expected_errors():
+        cfg = config.load_params(params)
+        df, report = stage.read(dataset, cfg, data_root)
+        typer.echo(summary(dataset, df, report, cfg))
+    if strict and report.warnings:
+        raise typer.Exit(1)
+
+
+@app.command()
 def embed(dataset: str, data_root: str | None = DATA_ROOT, params: Path = PARAMS) -> None:
     """Encode a dataset's articles: text, image and joint text-image vectors to Parquet."""
     from stages import embed as stage
@@ -224,6 +245,31 @@ def train(
         results = stage.run(method, dataset, config.load_params(params), ablations)
     for name, metrics in results.items():
         typer.echo(stage.summary(name, dataset, metrics))
+
+
+@app.command("metrics")
+def metrics_(
+    method: str | None = typer.Option(None, "--method", help="Only this method or variant."),
+    dataset: str | None = typer.Option(None, "--dataset", help="Only this dataset."),
+    folder: Path = typer.Option(Path("metrics"), "--dir", help="The metrics folder (metrics/<method>/<dataset>.json)."),
+) -> None:
+    """Print the trained methods' test metrics: each one's mean ± std over the seeds, a line per method
+    and dataset. (`dvc metrics show` sorts its columns by name: a seed's own figures, seeds.0.test.*,
+    come before the means, test.*.)"""
+    from stages.train import summary
+
+    shown = 0
+    with _expected_errors():
+        for path in sorted(folder.glob(f"{method or '*'}/{dataset or '*'}.json")):
+            try:
+                result = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as err:
+                raise BadInput(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+            if isinstance(result, dict) and "method" in result and ("test" in result or "not_applicable" in result):
+                typer.echo(summary(result["method"], result["dataset"], result))
+                shown += 1
+    if not shown:
+        _fail(BadInput(f"no metrics in {folder}/{method or '*'}/{dataset or '*'}.json: run `dvc repro` or `fnd train`"))
 
 
 @app.command()

@@ -52,12 +52,21 @@ RULES: dict[str, tuple[Callable, str]] = {
     "backend": (lambda v: v in ("transformers", "vllm", "openai"), "transformers, vllm or openai"),
     "splits": (lambda v: _strings(v) and v and set(v) <= set(SPLITS), f"a non-empty list of {', '.join(SPLITS)}"),
     "names": (_strings, "a list of names"),
+    "names or null": (lambda v: v is None or _strings(v), "null or a list of names"),
     "seeds": (lambda v: isinstance(v, list) and v and all(_integer(s) for s in v), "a non-empty list of integers"),
     "mapping": (lambda v: isinstance(v, dict), "a mapping"),
+    "split method": (
+        lambda v: v in ("stratified", "chronological", "group", "column"),
+        "stratified, chronological, group or column",
+    ),
+    "margin": (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "check policy": (lambda v: v in ("flag", "drop", "keep"), "flag, drop or keep"),
+    "repeat count": (lambda v: _integer(v) and v >= 2, "an integer >= 2"),
 }
 
 # Every key params.yaml may hold (dotted), with its rule. A mapping whose keys are the user's
-# own (datasets, per-dataset ingest options, a method's settings) is checked as a whole.
+# own (datasets, per-dataset ingest options, a method's settings) is checked as a whole; of the
+# per-dataset ingest options, ingest's own keys (INGEST_OPTIONS) are checked one by one.
 KEYS = {
     "data_root": "text",
     "datasets": "mapping",
@@ -73,6 +82,7 @@ KEYS = {
     "embed.batch_size": "positive int",
     "embed.image_batch_size": "positive int",
     "embed.align_dim": "positive int",
+    "embed.cache_dir": "text",
     "llm.backend": "backend",
     "llm.model": "text",
     "llm.device": "device",
@@ -82,6 +92,7 @@ KEYS = {
     "llm.max_input_tokens": "positive int",
     "llm.cache_dir": "text",
     "llm.veracity.splits": "splits",
+    "llm.veracity.datasets": "names or null",
     "llm.zero_shot.datasets": "names",
     "llm.zero_shot.max_new_tokens": "positive int",
     "llm.intents.datasets": "names",
@@ -134,9 +145,36 @@ def check_params(params: dict, source: str = "params.yaml") -> None:
         _check(f"datasets.{dataset}", folder, "text", source)
     for dataset, options in (params.get("ingest") or {}).get("options", {}).items():
         _check(f"ingest.options.{dataset}", options, "mapping", source)
+        _check_ingest_options(f"ingest.options.{dataset}", options, source)
     for method, settings in (params.get("train") or {}).items():
         if f"train.{method}" not in KEYS:
             _check(f"train.{method}", settings, "mapping", source)
+    _check_llm_datasets(params, source)
+
+
+# Ingest's own per-dataset options (pipeline/data/ingest.py); the others are the adapter's.
+INGEST_OPTIONS = {
+    "split": "split method",
+    "split_by": "text",
+    "label_shift_margin": "margin",
+    "duplicates": "check policy",
+    "conflicts": "check policy",
+    "repeated": "check policy",
+    "repeated_min": "repeat count",
+}
+
+
+def _check_ingest_options(key: str, options: dict, source: str) -> None:
+    """Ingest's split policy and data-check options of one dataset: values, and split_by
+    exactly with split: group."""
+    for name, rule in INGEST_OPTIONS.items():
+        if name in options:
+            _check(f"{key}.{name}", options[name], rule, source)
+    if (options.get("split") == "group") != ("split_by" in options):
+        raise ParamsError(
+            f"{source}: {key}: split: group needs split_by (the column whose values must not share a split), "
+            "and split_by is used only with split: group"
+        )
 
 
 def _check_section(values: dict, prefix: str, source: str) -> None:
@@ -156,3 +194,21 @@ def _check(key: str, value, rule: str, source: str) -> None:
     test, allowed = RULES[rule]
     if not test(value):
         raise ParamsError(f"{source}: {key} = {value!r}: must be {allowed}")
+
+
+def _check_llm_datasets(params: dict, source: str) -> None:
+    """Zero-shot labels come from the llm stage, which runs only for the datasets the LLM
+    scores (llm.veracity.datasets), and LGCL, their only reader, needs the scores too: a
+    dataset of the run listed for zero-shot labels but not scored is an error, not a silent no."""
+    llm = params.get("llm") or {}
+    scored = (llm.get("veracity") or {}).get("datasets")
+    if scored is None:
+        return
+    zero_shot = (llm.get("zero_shot") or {}).get("datasets") or []
+    orphans = [name for name in params.get("datasets") or {} if name in zero_shot and name not in scored]
+    if orphans:
+        raise ParamsError(
+            f"{source}: llm.zero_shot.datasets lists {', '.join(orphans)}, which llm.veracity.datasets leaves "
+            "out: zero-shot labels come from the same llm stage, which runs only for the datasets the LLM "
+            f"scores; add {orphans[0]} to llm.veracity.datasets or remove it from llm.zero_shot.datasets"
+        )

@@ -11,7 +11,8 @@
 #
 # Overrides are Hydra-style, as for `dvc exp run -S`. DATA_ROOT (default ../shared/datasets)
 # and WORK (default /tmp/fnd-full-<dataset>) set the data and the scratch clone. The LLM
-# result cache is the workspace's own (.cache/llm), so answers already computed are reused.
+# result cache and the embedding cache are the workspace's own (.cache/llm, .cache/embeddings),
+# so answers and vectors already computed are reused.
 # RESUME=1 goes on with an interrupted run in WORK, with the workspace's committed code.
 # Same effect as `dvc exp run -S data_root=… -S '~datasets.…' -S '+datasets.<name>=<folder>'`
 # limited to the train stages and what they depend on.
@@ -33,14 +34,16 @@ else
   cd "$work"
   # the clone's committed metrics and reports are the embedded slice's: only this run's may be copied out
   rm -rf metrics/*/"$name".json metrics/graphs/"$name" data/interim/"$name"/*_report.json data/processed/"$name"/*_report.json
-  python - "$data_root" "$name" "$folder" "$repo/.cache/llm" "$@" <<'EOF'
+  python - "$data_root" "$name" "$folder" "$repo/.cache/llm" "$repo/.cache/embeddings" "$@" <<'EOF'
 import sys
 import yaml
 from dvc.utils.hydra import apply_overrides
 
-data_root, name, folder, cache, *extra = sys.argv[1:]
+data_root, name, folder, cache, embed_cache, *extra = sys.argv[1:]
 current = yaml.safe_load(open("params.yaml"))["datasets"]
-overrides = [f"data_root={data_root}", f"llm.cache_dir={cache}"] + [f"~datasets.{d}" for d in current if d != name]
+overrides = [f"data_root={data_root}", f"llm.cache_dir={cache}", f"+embed.cache_dir={embed_cache}"]
+overrides += [f"semantics.kb={data_root}/wikipedia/summaries_en.json"]  # the full Wikipedia KB beside the data
+overrides += [f"~datasets.{d}" for d in current if d != name]
 overrides.append(f"datasets.{name}={folder}" if name in current else f"+datasets.{name}={folder}")
 apply_overrides("params.yaml", overrides + extra)
 EOF
