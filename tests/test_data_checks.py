@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.data.checks import normalise
+from pipeline.data import liar
+from pipeline.data.checks import normalise, shortcuts
 from pipeline.data.schema import IngestReport
 from stages import ingest as ingest_stage
 from tests.generic_input import COLUMNS, LABELS, run, text, write_csv
@@ -273,3 +274,22 @@ def test_every_check_is_in_the_report_even_when_nothing_is_found(tmp_path, check
     _, report = run(tmp_path, write_csv(tmp_path / "clean.csv", records), split="stratified")
     assert report.checks[check]["rows"] == 0 and report.checks[check]["policy"] == "flag"
     assert not report.warnings
+
+
+def test_fields_an_adapter_declares_as_the_label_are_not_sources():
+    # LIAR's 6-way label in extra is one label per value by definition: no shortcut warning
+    labels = [1] * 20 + [0] * 20
+    df = pd.DataFrame(
+        {
+            "label": labels,
+            "split": ["train", "test"] * 20,
+            "extra": [json.dumps({"label_6way": "false" if y else "true"}) for y in labels],
+        }
+    )
+    report = IngestReport(dataset="x", source="x")
+    shortcuts(df, report, split_by=None)
+    assert {g["value"] for g in report.checks["shortcuts"]["groups"]} == {"false", "true"}
+    report = IngestReport(dataset="x", source="x")
+    shortcuts(df, report, split_by=None, label_fields=("label_6way",))
+    assert report.checks["shortcuts"]["groups"] == [] and not report.warnings
+    assert liar.LABEL_FIELDS == ("label_6way",)

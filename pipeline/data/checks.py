@@ -289,14 +289,17 @@ def label_shift(
     }
 
 
-def shortcuts(df: pd.DataFrame, report: IngestReport, *, split_by: str | None) -> None:
+def shortcuts(df: pd.DataFrame, report: IngestReport, *, split_by: str | None, label_fields=()) -> None:
     """Warn about groups (values of split_by, event, user_id or a source column kept in extra)
-    that are large and nearly one label: a model can learn the source instead of the content."""
+    that are large and nearly one label: a model can learn the source instead of the content.
+    `label_fields` are extra fields the adapter declares as restating the label (LIAR's 6-way
+    label): one label per value by definition, not a source."""
     n = len(df)
     labels = (df["label"].to_numpy() == LABEL_FAKE).astype(float)
     split = df["split"].to_numpy(dtype=object)
     found = []
-    for column in dict.fromkeys([c for c in (split_by, *SHORTCUT_COLUMNS, *extra_keys(df)) if c]):
+    candidates = [c for c in (split_by, *SHORTCUT_COLUMNS, *extra_keys(df)) if c and c not in label_fields]
+    for column in dict.fromkeys(candidates):
         values = column_values(df, column)
         if values is None:
             continue

@@ -153,7 +153,7 @@ def ingest(
         split_by=result.split_by,
         dataset=name,
     )
-    checks.shortcuts(df, report, split_by=result.split_by)
+    checks.shortcuts(df, report, split_by=result.split_by, label_fields=getattr(adapter, "LABEL_FIELDS", ()))
     df = df.drop(columns=[c for c in df.columns if c.startswith("_")])
     report.rows_kept = len(df)
     report.label_counts = {

@@ -28,6 +28,7 @@ from pipeline.data.validate import clean_text, map_label
 
 NAME = "liar"
 FOLDER = "liar"
+LABEL_FIELDS = ("label_6way",)  # extra fields that restate the label: no shortcut check on them
 NEEDS = "train.tsv, valid.tsv, test.tsv"
 DESCRIPTION = "LIAR political statements, 6-way labels binarised; official train/val/test"
 TEXT_REQUIRED = True

@@ -37,6 +37,7 @@ from pipeline.data.validate import clean_text, map_label
 
 NAME = "pheme"
 FOLDER = "pheme"
+LABEL_FIELDS = ("veracity", "rumour_file")  # extra fields that restate the label: no shortcut check on them
 NEEDS = (
     "source_tweets/<event>-all-rnr-threads.{rumours,non-rumours}.json, labels/thread_id.txt, labels/thread_label.txt"
 )

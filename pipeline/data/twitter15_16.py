@@ -27,6 +27,7 @@ from pipeline.data.validate import clean_text, map_label
 
 NAME = "twitter15_16"
 FOLDER = "twitter15_16"
+LABEL_FIELDS = ("label_4way",)  # extra fields that restate the label: no shortcut check on them
 NEEDS = "twitter15/label.txt, twitter16/label.txt, twitter15/tree/, twitter16/tree/"
 DESCRIPTION = "Twitter15/16 propagation trees with 4-way rumour labels; no tweet text"
 TEXT_REQUIRED = False
