@@ -20,13 +20,17 @@ def inside(path: Path, roots) -> bool:
     return resolved is not None and any(resolved.is_relative_to(Path(root).resolve()) for root in roots)
 
 
-def _fixed_part(path: Path) -> Path:
-    """`path` up to its first component with a glob wildcard (the whole path when none has one)."""
-    parts = path.parts
-    for i, part in enumerate(parts):
-        if any(c in part for c in "*?["):
-            return Path(*parts[: i + 1])
-    return path
+def is_pattern(entry: str) -> bool:
+    """Whether a path option is a glob pattern (has a wildcard)."""
+    return any(c in str(entry) for c in "*?[")
+
+
+def pattern_folder(entry: str) -> Path:
+    """The folder that holds every file a path option names: above a pattern's first component
+    with a wildcard, or a plain path's parent."""
+    parts = Path(entry).parts
+    wild = [i for i, part in enumerate(parts) if is_pattern(part)]
+    return Path(*parts[: wild[0]]) if wild else Path(entry).parent
 
 
 def image_roots(data_root: Path, folder: str, options: dict) -> list[Path]:
@@ -38,7 +42,7 @@ def image_roots(data_root: Path, folder: str, options: dict) -> list[Path]:
     roots = [Path(data_root), Path(data_root) / folder]
     entries = options.get("path") or []
     for entry in entries if isinstance(entries, (list, tuple)) else [entries]:
-        roots.append(_fixed_part(Path(data_root) / str(entry)).parent)
+        roots.append(Path(data_root) / pattern_folder(str(entry)))
     if options.get("image_root"):
         roots.append(Path(data_root) / str(options["image_root"]))
     return roots

@@ -20,7 +20,7 @@ import pytest
 from pipeline.data import registry
 from pipeline.data.ingest import ingest
 from pipeline.data.schema import IngestError, IngestReport, article, to_table
-from pipeline.data.splits import assign_splits
+from pipeline.data.splits import make_splits
 from pipeline.errors import FndError
 
 HEADER = ["id", "text", "label", "source", "score"]
@@ -455,7 +455,7 @@ def test_split_that_leaves_train_one_class_is_refused(tmp_path):
 
 def test_small_stratified_split_keeps_both_labels_in_train():
     df = pd.DataFrame({"label": [1, 0, 0, 0, 0, 0], "timestamp": pd.NaT, "split": None})
-    split, _ = assign_splits(df, test_frac=0.2, val_frac=0.1, seed=0)
+    split = make_splits(df, test_frac=0.2, val_frac=0.1, seed=0).split
     assert split[0] == "train" and set(split) == {"train", "val", "test"}
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from generic_input import COLUMNS, run, text, write_csv
 
 from pipeline.data import generic
 from pipeline.data.ingest import ingest
@@ -23,7 +24,6 @@ from pipeline.data.schema import IngestError, to_table
 from pipeline.data.splits import make_splits
 from pipeline.errors import ParamsError
 from pipeline.params_check import check_params
-from tests.generic_input import COLUMNS, run, text, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,6 +76,8 @@ def test_stratified_split_of_the_same_data_ignores_time_and_does_not_warn(tmp_pa
 
 def test_label_shift_margin_option(tmp_path):
     path = time_shifted(tmp_path, n=100, fake=40)
+    _, default = run(tmp_path, path, COLUMNS | {"timestamp": "when"}, split="chronological")
+    assert label_shift_warnings(default)  # the same data warns at the default margin
     _, wide = run(tmp_path, path, COLUMNS | {"timestamp": "when"}, split="chronological", label_shift_margin=1)
     assert not label_shift_warnings(wide) and wide.checks["label_shift"]["margin"] == 1
 
@@ -283,3 +285,19 @@ def test_params_check_validates_the_policy_options():
     ]:
         with pytest.raises(ParamsError, match=message):
             check_params({"ingest": {"options": {"mine": options}}})
+
+
+def test_label_shift_names_the_whole_cause_of_a_group_split(tmp_path):
+    # a group description has '; ' inside its brackets; the warning must quote it whole
+    records = [
+        {"id": str(i), "text": text(i), "label": "fake" if i % 20 < 7 else "real", "publisher": f"p{i % 20}"}
+        for i in range(60)
+    ]
+    records += [{"id": f"e{k}", "text": text(100 + k), "label": "fake", "publisher": ""} for k in range(10)]
+    _, report = run(
+        tmp_path, write_csv(tmp_path / "p.csv", records), split="group", split_by="publisher", label_shift_margin=0.001
+    )
+    test_cause = report.split_method.split("; validation")[0]
+    assert test_cause.endswith("(30 groups; 10 rows with empty publisher: one group each)")
+    (warning,) = [w for w in report.warnings if w.startswith("label shift: test")]
+    assert f"({test_cause}): accuracy on test" in warning

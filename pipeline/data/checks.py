@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.data.schema import LABEL_FAKE, IngestReport
-from pipeline.data.splits import column_values, extra_keys
+from pipeline.data.splits import column_values, extra_keys, extras
 
 CHECKS = ("duplicates", "conflicts", "repeated")
 POLICIES = ("flag", "drop", "keep")
@@ -116,7 +116,7 @@ def check_texts(
 ) -> pd.DataFrame:
     """Run duplicates, conflicts and repeated on the split frame `df`; count them in
     report.checks, warn (flag) or note (drop), and return the frame without the dropped
-    rows (each counted in report.rejected at its '_loc', or its id)."""
+    rows (each counted in report.rejected at its '_loc')."""
     n = len(df)
     option = f"ingest.options.{dataset}"
     codes = text_codes(df["text"])
@@ -188,8 +188,7 @@ def check_texts(
 
     drop = dropped_by != ""
     if drop.any():
-        locations = df["_loc"] if "_loc" in df else df["id"]
-        for loc, why in zip(locations.to_numpy()[drop], reason[drop]):
+        for loc, why in zip(df["_loc"].to_numpy()[drop], reason[drop]):
             report.reject(why, str(loc))
     return df.loc[~drop]
 
@@ -242,18 +241,17 @@ def label_shift(
     *,
     margin: float,
     method: str,
-    description: str,
+    causes: dict[str, str],
     split_by: str | None,
     dataset: str,
 ) -> None:
-    """Warn where val's or test's fake share differs from train's by more than `margin`."""
+    """Warn where val's or test's fake share differs from train's by more than `margin`;
+    `causes` says how each of val and test was made (Splits.val_text, test_text)."""
     option = f"ingest.options.{dataset}"
     split = df["split"].to_numpy(dtype=object)
     labels = df["label"].to_numpy()
     shares = {s: _fake_share(labels[split == s]) for s in ("train", "val", "test")}
     sizes = {s: int((split == s).sum()) for s in ("train", "val", "test")}
-    parts = description.split("; ")
-    causes = {"test": parts[0], "val": next((p for p in parts if p.startswith(("validation", "official valid"))), "")}
     shifted = []
     for part in ("val", "test"):
         if sizes[part] < LABEL_SHIFT_MIN_ROWS or abs(shares[part] - shares["train"]) <= margin:
@@ -298,9 +296,10 @@ def shortcuts(df: pd.DataFrame, report: IngestReport, *, split_by: str | None, l
     labels = (df["label"].to_numpy() == LABEL_FAKE).astype(float)
     split = df["split"].to_numpy(dtype=object)
     found = []
-    candidates = [c for c in (split_by, *SHORTCUT_COLUMNS, *extra_keys(df)) if c and c not in label_fields]
+    parsed = extras(df)
+    candidates = [c for c in (split_by, *SHORTCUT_COLUMNS, *extra_keys(parsed)) if c and c not in label_fields]
     for column in dict.fromkeys(candidates):
-        values = column_values(df, column)
+        values = column_values(df, column, parsed)
         if values is None:
             continue
         codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)

@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +63,7 @@ from pipeline.data.readers import UTF8, read_csv, read_jsonl
 from pipeline.data.schema import SPLITS, IngestError, IngestReport, article, where
 from pipeline.data.timeparse import parse_timestamp
 from pipeline.data.validate import IMAGE_OUTSIDE, clean_text, map_label
-from pipeline.paths import image_roots, inside, resolve_path
+from pipeline.paths import image_roots, inside, is_pattern, pattern_folder, resolve_path
 
 NAME = "generic"
 FOLDER = ""
@@ -149,7 +148,6 @@ def _file_path(data_root: Path, options: dict) -> Path:
 
 
 SOURCE_FILE = "source_file"  # the virtual source column with the row's file, for a pattern or list
-MAGIC = re.compile(r"[*?[]")
 SHOWN = 10  # folder entries or file names shown in an error
 
 
@@ -157,10 +155,6 @@ SHOWN = 10  # folder entries or file names shown in an error
 class _Input:
     path: Path  # as read and shown in locations: the data root joined with the match
     source_file: str
-
-
-def _is_pattern(entry: str) -> bool:
-    return bool(MAGIC.search(entry))
 
 
 def _entries(options: dict) -> list[str] | None:
@@ -171,7 +165,7 @@ def _entries(options: dict) -> list[str] | None:
         if bad:
             raise IngestError(f"{NAME}: option 'path' must list file paths or glob patterns (text); got {bad[:3]}")
         return [str(e) for e in value]
-    return [str(value)] if _is_pattern(str(value)) else None
+    return [str(value)] if is_pattern(str(value)) else None
 
 
 def _normal(path: Path) -> Path:
@@ -207,7 +201,7 @@ def _contents(folder: Path) -> str:
 def _match(data_root: Path, entry: str) -> list[_Input]:
     """The files one entry of option path names, sorted; an IngestError when there are none."""
     full = data_root / entry
-    if not _is_pattern(entry):
+    if not is_pattern(entry):
         if full.is_file():
             return [_Input(full, _source_file(data_root, full, None))]
         if full.is_dir():
@@ -216,9 +210,7 @@ def _match(data_root: Path, entry: str) -> list[_Input]:
                 f"use a pattern such as '{Path(entry, '*.csv').as_posix()}'"
             )
         raise IngestError(f"{NAME}: option 'path' entry {entry!r} ({full}) matches no file; {_contents(full.parent)}")
-    parts = Path(entry).parts
-    fixed = next(i for i, part in enumerate(parts) if _is_pattern(part))
-    base = data_root.joinpath(*parts[:fixed])
+    base = data_root / pattern_folder(entry)
     if Path(entry).is_absolute():
         found = [Path(m) for m in glob.glob(entry, recursive=True)]
     else:
@@ -350,7 +342,7 @@ def read(data_root: Path, options: dict, report: IngestReport) -> list[dict]:
     else:
         report.source = ", ".join(str(data_root / e) for e in entries)
         inputs = _inputs(data_root, entries)
-        if any(map(_is_pattern, entries)):
+        if any(map(is_pattern, entries)):
             report.source += f" ({len(inputs)} file{'s' if len(inputs) != 1 else ''})"
         fmt = _format(inputs, options)
     columns = _mapping_option(options, "columns", "canonical field -> source column, with id, text and label")

@@ -82,12 +82,12 @@ def ingest(
             continue
         kept.append(row)
     confine_image_paths(kept, data_root, image_roots(data_root, adapter.FOLDER, options), report)
-    locations = pd.Series([r.pop("_loc") for r in kept], dtype=object)
+    locations = [r.pop("_loc") for r in kept]
     groups = [r.pop("_group", None) for r in kept]
     df = to_frame(kept, name)
     df["_group"] = groups
-    df["_loc"] = locations.to_numpy()
-    df = drop_duplicate_ids(df, report, locations)
+    df["_loc"] = pd.Series(locations, index=df.index, dtype=object)  # each row's file:line, for rejects
+    df = drop_duplicate_ids(df, report)
     if report.rejected[DIFFERENT_LABEL]:
         report.warn(
             f"ids repeated with the other label: {report.rejected[DIFFERENT_LABEL]} row(s) rejected as "
@@ -95,7 +95,7 @@ def ingest(
             "and its label may be the wrong one: check the source's ids and labels"
         )
     if sample is not None:
-        df = sample_groups(df, sample, seed, report, locations)
+        df = sample_groups(df, sample, seed, report)
     df = df.reset_index(drop=True)
     _check_rows(df, name, report)
 
@@ -149,7 +149,7 @@ def ingest(
         report,
         margin=policy["label_shift_margin"],
         method=result.method,
-        description=result.description,
+        causes={"test": result.test_text, "val": result.val_text},
         split_by=result.split_by,
         dataset=name,
     )
@@ -277,7 +277,7 @@ def _check_splits(df: pd.DataFrame, name: str, report: IngestReport) -> None:
     )
 
 
-def sample_groups(df: pd.DataFrame, size, seed: int, report: IngestReport, locations: pd.Series) -> pd.DataFrame:
+def sample_groups(df: pd.DataFrame, size, seed: int, report: IngestReport) -> pd.DataFrame:
     """Whole groups (or rows) in a seeded random order until `size` rows are taken; the rest
     are counted as left out."""
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
@@ -289,6 +289,6 @@ def sample_groups(df: pd.DataFrame, size, seed: int, report: IngestReport, locat
     sizes = groups.value_counts()
     taken = set(order[sizes[order].cumsum().to_numpy() - sizes[order].to_numpy() < size])
     keep = groups.isin(taken)
-    for location in locations[df.index[~keep]]:
+    for location in df.loc[~keep, "_loc"]:
         report.reject(f"left out by the ingest option sample={size}", location)
     return df[keep]

@@ -133,38 +133,39 @@ def _group_key(value) -> str | None:
     return text or None
 
 
-def _extras(df: pd.DataFrame) -> pd.Series:
-    """Each row's `extra` JSON as a dict (an empty one where there is none)."""
+def extras(df: pd.DataFrame) -> pd.Series:
+    """Each row's `extra` JSON as a dict (an empty one where there is none); parse it once and
+    pass it to extra_keys and column_values."""
     if "extra" not in df:
         return pd.Series([{}] * len(df), index=df.index, dtype=object)
     return df["extra"].map(lambda e: json.loads(e) if isinstance(e, str) and e not in ("", "{}") else {})
 
 
-def extra_keys(df: pd.DataFrame) -> list[str]:
-    """The keys of `extra` found in any row, sorted."""
-    return sorted({key for extra in _extras(df) for key in extra})
+def extra_keys(parsed: pd.Series) -> list[str]:
+    """The keys of the parsed `extra` (see extras) found in any row, sorted."""
+    return sorted({key for extra in parsed for key in extra})
 
 
-def column_values(df: pd.DataFrame, column: str) -> pd.Series | None:
-    """The values of a canonical column (GROUP_COLUMNS) or of a key of `extra`, as text
-    with None for empty; None when the column is neither."""
+def column_values(df: pd.DataFrame, column: str, parsed: pd.Series) -> pd.Series | None:
+    """The values of a canonical column (GROUP_COLUMNS) or of a key of the parsed `extra`
+    (see extras), as text with None for empty; None when the column is neither."""
     if column in GROUP_COLUMNS:
         values = df[column] if column in df else pd.Series([None] * len(df), index=df.index)
         return values.map(_group_key).astype(object)
-    extras = _extras(df)
-    if not extras.map(lambda extra: column in extra).any():
+    if not parsed.map(lambda extra: column in extra).any():
         return None
-    return extras.map(lambda extra: _group_key(extra.get(column))).astype(object)
+    return parsed.map(lambda extra: _group_key(extra.get(column))).astype(object)
 
 
 def split_by_values(df: pd.DataFrame, split_by: str) -> pd.Series:
     """column_values, or an IngestError listing the columns split_by may name."""
-    values = column_values(df, split_by)
+    parsed = extras(df)
+    values = column_values(df, split_by, parsed)
     if values is None:
         canonical = [c for c in GROUP_COLUMNS if c in df and df[c].map(_group_key).notna().any()]
         raise IngestError(
             f"split_by {split_by!r} is neither a canonical column nor a key of the rows' extra (source columns); "
-            f"available: canonical {', '.join(canonical) or 'none'}; extra {', '.join(extra_keys(df)) or 'none'}"
+            f"available: canonical {', '.join(canonical) or 'none'}; extra {', '.join(extra_keys(parsed)) or 'none'}"
         )
     return values
 
@@ -196,28 +197,20 @@ def combine_groups(*columns: pd.Series | None) -> pd.Series:
 
 @dataclass
 class Splits:
-    """The split column, its description, and the policy actually used."""
+    """The split column, how test and validation were made, and the policy actually used."""
 
     split: pd.Series
-    description: str
+    test_text: str  # how the test split was made, e.g. "chronological: newest 20% test"
+    val_text: str  # how validation was made, e.g. "validation: stratified 10% of train, seed 0"
     method: str  # stratified | chronological | group | column (auto resolved to one of them)
     split_by: str | None = None
     groups: int | None = None  # group: number of groups
     rows_without_group: int = 0  # group: rows with an empty split_by value, each a group of its own
     ignored_split_column: bool = False  # the data has a split column this policy does not use
 
-
-def assign_splits(
-    df: pd.DataFrame,
-    *,
-    test_frac: float,
-    val_frac: float,
-    seed: int,
-    group_col: str | None = None,
-) -> tuple[pd.Series, str]:
-    """Return (split column, human-readable description) under the `auto` policy."""
-    result = make_splits(df, test_frac=test_frac, val_frac=val_frac, seed=seed, group_col=group_col)
-    return result.split, result.description
+    @property
+    def description(self) -> str:
+        return f"{self.test_text}; {self.val_text}"
 
 
 def make_splits(
@@ -240,7 +233,7 @@ def make_splits(
     adapter_groups = df[group_col] if group_col else None
     if method == "auto":
         method = "column" if has_official_test else "chronological" if has_time.any() else "stratified"
-    result = Splits(own, "", method, split_by if method == "group" else None)
+    result = Splits(own, "", "", method, split_by if method == "group" else None)
     result.ignored_split_column = bool(method != "column" and own.notna().any())
     groups = adapter_groups
     by_group = " by group" if group_col else ""
@@ -290,20 +283,21 @@ def make_splits(
     else:
         raise ValueError(f"unknown split method {method!r}; known: {', '.join(SPLIT_METHODS)}, auto")
 
+    result.test_text = method_text
     if split.eq("val").any():
-        result.split, result.description = split, method_text + "; official validation split"
+        result.split, result.val_text = split, "official validation split"
         return result
     train_idx = np.flatnonzero(split.eq("train").to_numpy())
     sub = df.iloc[train_idx]
     if method == "chronological" and sub["timestamp"].notna().all():
         is_val = _chronological(sub["timestamp"], val_frac)
-        method_text += f"; validation: newest {val_frac:.0%} of train"
+        result.val_text = f"validation: newest {val_frac:.0%} of train"
     else:
         sub_groups = groups.iloc[train_idx] if groups is not None else None
         kind = "group" if method == "group" else "stratified"
         is_val = (_grouped if method == "group" else _stratified)(sub["label"], val_frac, seed, sub_groups)
-        method_text += f"; validation: {kind}{by_group} {val_frac:.0%} of train, seed {seed}"
+        result.val_text = f"validation: {kind}{by_group} {val_frac:.0%} of train, seed {seed}"
     values = split.to_numpy(dtype=object)
     values[train_idx[is_val]] = "val"
-    result.split, result.description = pd.Series(values, index=df.index), method_text
+    result.split = pd.Series(values, index=df.index)
     return result

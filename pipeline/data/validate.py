@@ -43,14 +43,15 @@ def map_label(raw, mapping: dict, report: IngestReport, location: str) -> int | 
 DIFFERENT_LABEL = "duplicate id with a different label"
 
 
-def drop_duplicate_ids(df: pd.DataFrame, report: IngestReport, locations: pd.Series) -> pd.DataFrame:
+def drop_duplicate_ids(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
     """Keep the first row of each id; later repeats are counted skips, 'duplicate id', or
-    'duplicate id with a different label' where the repeat's label is not the first row's."""
+    'duplicate id with a different label' where the repeat's label is not the first row's, each
+    at its location (column _loc)."""
     dup = df["id"].duplicated(keep="first")
     other_label = dup & df["label"].ne(df.groupby("id", sort=False)["label"].transform("first"))
-    for loc in locations[dup & ~other_label]:
+    for loc in df.loc[dup & ~other_label, "_loc"]:
         report.reject("duplicate id", loc)
-    for loc in locations[other_label]:
+    for loc in df.loc[other_label, "_loc"]:
         report.reject(DIFFERENT_LABEL, loc)
     return df.loc[~dup]
 
