@@ -150,10 +150,6 @@ class EmbeddingCache:
             self.pending = {}
         self.last_commit = self.clock()
 
-    def __len__(self) -> int:
-        with self._guard():
-            return self.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-
     def report(self) -> dict:
         return {"file": str(self.path), **self.stats}
 

@@ -65,7 +65,7 @@ class HFTextEncoder:
     """Mean-pooled token states of a Hugging Face encoder (the sentence-transformers recipe).
 
     Texts are sorted by length before batching so padding is minimal, then restored to
-    input order. Texts longer than `max_length` tokens are truncated and counted."""
+    input order. Texts longer than `max_length` tokens are truncated and flagged per batch."""
 
     def __init__(self, name_or_path: str, device: torch.device, max_length: int | None = None):
         from transformers import AutoModel, AutoTokenizer
@@ -75,7 +75,6 @@ class HFTextEncoder:
         self.device = device
         self.max_length = min(max_length or self.tokenizer.model_max_length, 512)
         self.dim = self.model.config.hidden_size
-        self.truncated = 0
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
         return _collect(self.batches(texts, batch_size, progress), len(texts), self.dim)
@@ -93,7 +92,6 @@ class HFTextEncoder:
                 return_tensors="pt",
             )
             truncated = self._truncated([texts[i] for i in idx], batch["attention_mask"].sum(1))
-            self.truncated += sum(truncated)
             batch = {k: v.to(self.device) for k, v in batch.items()}
             states = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
