@@ -45,7 +45,6 @@ NEEDED_MODULES = (
     "tqdm",
 )
 QUICK_METHODS = ("logreg",)
-JSON_KEYS = ("device", "environment", "tolerance", "methods", "similarity_graph", "ok", "failures", "seconds")
 
 
 class CheckError(Exception):
@@ -105,8 +104,8 @@ def epoch_seconds(record: dict) -> dict:
     return out
 
 
-def targets(root: Path, params: dict, methods) -> list[tuple[str, str, Path]]:
-    """(method, dataset, committed metrics file) for every pair with committed, applicable metrics."""
+def targets(root: Path, params: dict, methods) -> list[tuple[str, str, dict]]:
+    """(method, dataset, committed metrics) for every pair with committed, applicable metrics."""
     from pipeline.methods import METHODS
 
     out = []
@@ -115,19 +114,20 @@ def targets(root: Path, params: dict, methods) -> list[tuple[str, str, Path]]:
             raise CheckError(f"unknown method {method!r}; methods: {', '.join(METHODS)}")
         for dataset in params.get("datasets", {}):
             path = root / "metrics" / method / f"{dataset}.json"
-            if path.exists() and "not_applicable" not in json.loads(path.read_text()):
-                out.append((method, dataset, path))
+            committed = json.loads(path.read_text()) if path.exists() else {"not_applicable": "no metrics"}
+            if "not_applicable" not in committed:
+                out.append((method, dataset, committed))
     return out
 
 
 def train_once(root: Path, params: dict, method: str, dataset: str, device: str) -> dict:
     """One seed (0) of `method` on `dataset` with the project's own training code, in memory."""
     from pipeline.evaluate import evaluate
-    from pipeline.methods import settings, spec
+    from pipeline.methods import settings_dict, spec
     from pipeline.train import load_inputs, train
 
     method_spec = spec(method)
-    values = dict(vars(settings(method, params)))
+    values = settings_dict(method, params)
     data, articles = load_inputs(dataset, method_spec.reads, root=root)
     start = time.perf_counter()
     _, predictions, record = train(method_spec, data, values, 0, device)
@@ -136,19 +136,19 @@ def train_once(root: Path, params: dict, method: str, dataset: str, device: str)
     return {"test": metrics["seeds"]["0"]["test"], "train_seconds": round(seconds, 3), "epochs": epoch_seconds(record)}
 
 
-def check_methods(args, root: Path, params: dict, started: float) -> tuple[list[dict], list[str]]:
+def check_methods(args, root: Path, params: dict) -> tuple[list[dict], list[str]]:
     from pipeline.methods import METHODS, artifact_path, spec
 
     methods = args.methods or (QUICK_METHODS if args.quick else tuple(METHODS))
     rows, failures = [], []
-    for method, dataset, committed_path in targets(root, params, methods):
+    for method, dataset, committed_metrics in targets(root, params, methods):
         row = {"method": method, "dataset": dataset}
         missing = [p for name in spec(method).reads if not (root / (p := artifact_path(name, dataset))).exists()]
         if missing:  # DVC outputs are git-ignored: only what was carried (or rebuilt) is there
             row["skipped"] = f"missing artifact(s) {', '.join(missing)} (DVC outputs: carry them or dvc pull)"
             rows.append(row)
             continue
-        committed = json.loads(committed_path.read_text())["seeds"]["0"]["test"]
+        committed = committed_metrics["seeds"]["0"]["test"]
         result = train_once(root, params, method, dataset, args.device)
         diff = abs(result["test"]["accuracy"] - committed["accuracy"])
         row |= {
@@ -276,9 +276,7 @@ def main(argv=None) -> int:
 
         root = Path(args.root).resolve()
         params = config.load_params(root / "params.yaml")
-        params.setdefault("train", {})["device"] = args.device
-        params["train"]["seeds"] = [0]
-        rows, failures = check_methods(args, root, params, started)
+        rows, failures = check_methods(args, root, params)
     except CheckError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -8,13 +8,14 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline import methods
-from pipeline.data.schema import SPLITS, IngestReport
+from pipeline.data import checks
+from pipeline.data.schema import LABEL_FAKE, SPLITS, IngestReport
 
 
 def summary(dataset: str, df: pd.DataFrame, report: IngestReport, params: dict) -> str:
     lines = [f"{dataset}: {report.source}"]
     lines += _rows(report)
-    lines += _split(df, report)
+    lines += _split(report)
     lines += _checks(report)
     lines += _has(df, dataset, params)
     lines += _methods(dataset, params)
@@ -36,18 +37,19 @@ def _rows(report: IngestReport) -> list[str]:
     return lines
 
 
-def _split(df: pd.DataFrame, report: IngestReport) -> list[str]:
+def _split(report: IngestReport) -> list[str]:
     lines = [f"split: {report.split_method}", f"  {'split':<6}{'rows':>8}{'fake':>8}"]
     for split in SPLITS:
-        labels = df.loc[df["split"] == split, "label"]
-        share = f"{labels.mean():.0%}" if len(labels) else "-"
-        lines.append(f"  {split:<6}{len(labels):>8,}{share:>8}")
+        counts = report.label_counts.get(split, {})  # label ("1" fake, "0" real) -> rows
+        rows = sum(counts.values())
+        share = f"{counts.get(str(LABEL_FAKE), 0) / rows:.0%}" if rows else "-"
+        lines.append(f"  {split:<6}{rows:>8,}{share:>8}")
     return lines
 
 
 def _checks(report: IngestReport) -> list[str]:
     lines = ["data checks:"]
-    for name in ("duplicates", "conflicts", "repeated"):
+    for name in checks.CHECKS:
         check = report.checks.get(name) or {}
         dropped = f", {check['rows_dropped']:,} dropped" if check.get("rows_dropped") else ""
         lines.append(f"  {name}: {check.get('rows', 0):,} rows (policy {check.get('policy', '-')}{dropped})")

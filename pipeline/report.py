@@ -177,12 +177,12 @@ def _coverage_note(row: dict) -> str:
 
 def _coverage_lines(rows: dict[str, dict]) -> list[str]:
     """The footnote of a table with rows the LLM did not fully score: what those rows got."""
-    partial = {m: r["test_llm_coverage"] for m, r in rows.items() if _coverage_note(r)}
+    partial = {m: r["test_llm_coverage"] for m, r in rows.items() if r.get("test_llm_coverage", 1) < 1}
     if not partial:
         return []
     lines = ["", "LLM coverage below 100% (the share of test rows the LLM scored, beside the accuracy):"]
     for method, share in partial.items():
-        unscored = methods.spec(base_method(method)).unscored or "a row the LLM did not score has no LLM input"
+        unscored = methods.spec(method).unscored
         lines.append(
             f"- `{method}`: {_percent(share)}; {unscored}"
             + (": **no test row was scored, so these numbers say nothing about the LLM**." if share == 0 else ".")
@@ -301,20 +301,12 @@ def write(root: Path, out: Path) -> dict:
                     "seed, so early stopping and model selection could not tell epochs or settings apart "
                     "(docs/findings.md).",
                 ]
-            skipped = sorted(m for m in rows if m not in applicable)
-            if skipped:
-                lines += [
-                    "",
-                    f"Not applicable here: {', '.join(f'`{m}`' for m in skipped)} "
-                    f"(e.g. `{skipped[0]}`: {rows[skipped[0]]['not_applicable']}).",
-                ]
-            unscored = [m for m in skipped if "llm" in methods.spec(m).needs]
-            if unscored and not methods.llm_scores(dataset, run.params):
-                lines += [
-                    "",
-                    f"The LLM does not score {dataset} (llm.veracity.datasets leaves it out), so the methods "
-                    f"reading its scores do not run here: {', '.join(f'`{m}`' for m in unscored)}.",
-                ]
+            by_reason: dict[str, list[str]] = {}  # a method and its variants share their reason
+            for method in sorted(m for m in rows if m not in applicable):
+                by_reason.setdefault(rows[method]["not_applicable"], []).append(method)
+            if by_reason:
+                reasons = "; ".join(f"{', '.join(f'`{m}`' for m in names)}: {why}" for why, names in by_reason.items())
+                lines += ["", f"Not applicable here: {reasons}."]
             bar = figures / f"{_slug(run.key, dataset)}_accuracy.png"
             _bar_chart(applicable, f"{_run_title(run)}: {dataset}", bar)
             lines += ["", f"![accuracy on {dataset}](figures/{bar.name})"]

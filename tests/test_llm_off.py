@@ -130,10 +130,10 @@ def test_the_report_says_why_the_methods_reading_the_llm_did_not_run(tmp_path):
             assert rows[method]["not_applicable"].endswith(LLM_REASON)
         assert "accuracy" in rows["logreg"] and "accuracy" in rows["mlp"]
     page = (tmp_path / "reports/results.md").read_text()
-    assert (
-        "The LLM does not score politifact (llm.veracity.datasets leaves it out), so the methods reading its "
-        "scores do not run here: `glpn`, `lgcl`, `llm_only`." in page
-    )
+    (reasons,) = [line for line in page.split("\n### politifact")[1].splitlines() if line.startswith("Not applicable")]
+    for method in ("glpn", "lgcl", "llm_only"):  # each with its reason, which names the LLM
+        assert f"`{method}`: {methods.not_applicable(method, 'politifact', params)}" in reasons
+        assert LLM_REASON in methods.not_applicable(method, "politifact", params)
 
 
 # ---------------------------------------------------------------- coverage

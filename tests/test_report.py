@@ -159,7 +159,8 @@ def test_results_page_has_a_row_per_method_the_papers_beside_ours_and_the_substi
     assert "| `llm_only` | baseline | 0.650 | 0.639 | 0.673 |" in lines  # deterministic: no ± part
     assert "### mediaeval2016 (40 test items)" in lines and "### politifact (40 test items)" in lines
     assert (
-        "Not applicable here: `glpn`, `inside` (e.g. `glpn`: glpn needs images: politifact: it has no images)." in lines
+        "Not applicable here: `glpn`: glpn needs images: politifact: it has no images; `inside`: inside needs intents: "
+        "politifact: the LLM wrote no intents for it (list the dataset in llm.intents.datasets)." in lines
     )
     assert "## Embedded default" in lines and "## Full data: llmfake" in lines
     assert "| InSide | LLMFake | 0.9247 | 0.9218 | full data (llmfake) | 0.903 ± 0.004 | 0.892 ± 0.004 |" in lines
