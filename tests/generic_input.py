@@ -1,10 +1,10 @@
-"""Small CSV inputs for the generic adapter, shared by the split-policy and data-check tests:
-one distinct text per row, a writer, and ingest with the generic adapter."""
+"""Small inputs for the generic adapter, shared by its tests: one distinct text per row, CSV
+and JSONL writers, and ingest with the generic adapter."""
 
 from __future__ import annotations
 
 import csv
-import io
+import json
 from pathlib import Path
 
 from pipeline.data.ingest import ingest
@@ -19,12 +19,18 @@ def text(i: int) -> str:
     return f"Report {i}: the {WORDS[i % len(WORDS)]} story number {i * 7919 % 10007} in {WORDS[i * 5 % len(WORDS)]}"
 
 
-def write_csv(path: Path, records: list[dict]) -> Path:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(records[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    path.write_text(out.getvalue(), encoding="utf-8")
+def write_csv(path: Path, rows: list[dict], header=None, delimiter=",") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header or list(rows[0]), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from generic_input import write_csv, write_jsonl
 
 from pipeline.data.ingest import ingest
 from pipeline.data.schema import IngestError
@@ -30,22 +31,6 @@ def liar_rows(n=None):
         {"claim_id": r[0].removesuffix(".json"), "statement": r[2], "verdict": r[1], "speaker": r[4], "party": r[7]}
         for r in lines[:n]
     ]
-
-
-def write_csv(path, rows, header=None, delimiter=","):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = header or list(rows[0])
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header, delimiter=delimiter)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def write_jsonl(path, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def run(root, path, columns=COLUMNS, labels=LABELS, **options):

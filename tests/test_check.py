@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from generic_input import COLUMNS, LABELS, text, write_csv
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from tests.generic_input import COLUMNS, LABELS, text, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -28,8 +28,8 @@ def _predictions() -> pd.DataFrame:
     return pd.concat(frames)
 
 
-def _metrics(method: str = "logreg", dataset: str = "tiny") -> dict:
-    return {"method": method, "dataset": dataset} | evaluate(_predictions())
+def _metrics(method: str = "logreg") -> dict:
+    return {"method": method, "dataset": "tiny"} | evaluate(_predictions())
 
 
 def test_the_train_line_is_the_mean_over_seeds_and_says_so():

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from generic_input import COLUMNS, LABELS, run, text, write_csv
 
 from pipeline.data import liar
 from pipeline.data.checks import normalise, shortcuts
 from pipeline.data.schema import IngestReport
 from stages import ingest as ingest_stage
-from tests.generic_input import COLUMNS, LABELS, run, text, write_csv
 
 BOILERPLATE = (
     "This website is using a security service to protect itself from online attacks. "

@@ -9,33 +9,26 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import scratch_project
 import yaml
 
 from pipeline.models.baselines import LogRegSettings
 from pipeline.models.inputs import MethodInputs
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+ROOT = scratch_project.ROOT
+BIN = scratch_project.BIN
 pytestmark = pytest.mark.slow
 
 
-def _run(args, cwd, **extra_env):
-    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"} | extra_env
-    env.pop("FND_DATA_ROOT", None)
-    return subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
-    )  # a hang guard, not a speed target
+_run = scratch_project.run
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +52,9 @@ def project(tmp_path_factory, mediaeval_root, traces):
         "ablations": ["mmfnd"],
         "seeds": [0],
     }
+    scratch_project.new_project(work)
     (work / "params.yaml").write_text(yaml.safe_dump(params))
-    for tree in ("pipeline", "stages", "prompts", "reports/full"):
-        shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / ".gitignore", work / ".gitignore")  # bytecode and the LLM cache stay out of commits
-    for cmd in (
-        ["git", "init", "-q"],
-        [str(BIN / "dvc"), "init", "-q"],
-        [str(BIN / "dvc"), "config", "core.analytics", "false"],
-        [str(BIN / "fnd"), "stages"],
-    ):
-        assert _run(cmd, work).returncode == 0
+    assert _run([str(BIN / "fnd"), "stages"], work).returncode == 0
     first = _run([str(BIN / "dvc"), "repro"], work, FND_TRACE_IMPORTS=str(traces))
     assert first.returncode == 0, first.stdout + first.stderr
     _commit(work, "base: the first repro")  # the state every test starts from (and dvc exp runs branch from)
@@ -223,7 +208,7 @@ def test_train_param_change_reruns_only_training(project):
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     out = _run([str(BIN / "dvc"), "repro"], project)
     assert out.returncode == 0, out.stderr
-    ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
+    ran = _ran(out)
     assert ran == {"train-logreg-mediaeval2016", "report"}  # report reads every metric
 
 
@@ -231,7 +216,7 @@ def test_mask_rate_sweep_point_reruns_only_glpn(project):
     # the experiment branches from the project fixture's commit; teardown undoes the applied result
     out = _run([str(BIN / "dvc"), "exp", "run", "-S", "mask_rate=0.3"], project)
     assert out.returncode == 0, out.stdout + out.stderr
-    ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
+    ran = _ran(out)
     assert ran == {"train-glpn-mediaeval2016", "report"}
     record = json.loads((project / "models/glpn/mediaeval2016/train.json").read_text())[0]
     assert record["settings"]["mask_rate"] == 0.3
@@ -240,13 +225,11 @@ def test_mask_rate_sweep_point_reruns_only_glpn(project):
 def _start_queue(project, jobs: int) -> None:
     """`dvc queue start` forks its workers with its own stdout and stderr, so a captured pipe
     stays open until they exit (the CI run on record waited 20 min on it): write to a file."""
-    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
-    env.pop("FND_DATA_ROOT", None)
     with open(project / ".dvc/tmp/queue-start.log", "a") as log:
         started = subprocess.run(
             [str(BIN / "dvc"), "queue", "start", "-j", str(jobs)],
             cwd=project,
-            env=env,
+            env=scratch_project.env(OMP_NUM_THREADS="1"),
             stdout=log,
             stderr=subprocess.STDOUT,
             timeout=300,
@@ -332,19 +315,14 @@ def test_theta_change_reruns_the_graph_and_training_only(project):
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     out = _run([str(BIN / "dvc"), "repro"], project)
     assert out.returncode == 0, out.stderr
-    ran = {line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")}
+    ran = _ran(out)
     readers = {"similarity_graph-mediaeval2016", "train-glpn-mediaeval2016", "train-gcn_lp-mediaeval2016"}
     assert readers <= ran <= readers | {"report"}  # the report runs only if a metric moved
     stats = json.loads((project / "metrics/graphs/mediaeval2016/similarity.json").read_text())
     assert stats["theta"] == 0.9 and stats["built"]
 
 
-def _commit(project, message):
-    for cmd in (
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "--allow-empty", "-m", message],
-    ):
-        assert _run(cmd, project).returncode == 0
+_commit = scratch_project.commit
 
 
 def _gate(project, *args):

@@ -1,10 +1,10 @@
 """Generic adapter over several files: option path as a glob pattern or a list, the virtual
 column source_file, ids made unique per file, and per-file checks and image folders."""
 
-import csv
 import json
 
 import pytest
+from generic_input import write_csv, write_jsonl
 
 from pipeline.data import generic
 from pipeline.data.ingest import ingest
@@ -22,21 +22,6 @@ def records(name: str, n: int = 6, **extra) -> list[dict]:
         | extra
         for i in range(1, n + 1)
     ]
-
-
-def write_csv(path, rows, delimiter=","):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=delimiter)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def write_jsonl(path, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def run(root, path, columns=COLUMNS, **options):

@@ -4,28 +4,22 @@ different metrics, a revision without metrics, a revision that does not exist, a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import scratch_project
 
 from pipeline.metrics_changes import Row, headline_rows, markdown
 
-BIN = Path(sys.executable).parent
-NAME = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+BIN = scratch_project.BIN
 
 
 def _run(args, cwd):
-    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return scratch_project.run(args, cwd, timeout=300)
 
 
 def _ok(args, cwd):
-    out = _run(args, cwd)
-    assert out.returncode == 0, f"{args}: {out.stdout}{out.stderr}"
-    return out.stdout
+    return scratch_project.ok(args, cwd, timeout=300)
 
 
 def _metrics(accuracy: float, auc: float) -> dict:
@@ -37,8 +31,7 @@ def _commit(repo: Path, message: str, metrics: dict | None = None) -> None:
     for path, content in (metrics or {}).items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(json.dumps(content))
-    _ok(["git", "add", "-A"], repo)
-    _ok(["git", *NAME, "commit", "-q", "--allow-empty", "-m", message], repo)
+    scratch_project.commit(repo, message)
 
 
 @pytest.fixture(scope="module")

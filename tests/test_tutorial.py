@@ -6,20 +6,15 @@ embeds and trains)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+import scratch_project
+import tutorial_data
 import yaml
 
-from tests import tutorial_data
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+ROOT = scratch_project.ROOT
+BIN = scratch_project.BIN
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 pytestmark = pytest.mark.slow
 
@@ -35,12 +30,8 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def _run(args, cwd):
-    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("FND_DATA_ROOT", None)
-    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
-    assert out.returncode == 0, f"{' '.join(args)}:\n{out.stdout}\n{out.stderr}"
-    return out.stdout
+def _run(args, cwd) -> str:
+    return scratch_project.ok(args, cwd, timeout=1800)
 
 
 def _shown_lines_are_printed(shown: str, printed: str) -> None:
@@ -56,17 +47,7 @@ def _shown_lines_are_printed(shown: str, printed: str) -> None:
 def test_the_tutorial_runs_as_written(tmp_path):
     data_root = tmp_path / "news"
     tutorial_data.write(data_root)
-    project = tmp_path / "project"
-    project.mkdir()
-    for tree in ("pipeline", "stages", "prompts", "reports/full"):  # the report reads the full-data runs
-        shutil.copytree(ROOT / tree, project / tree, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / ".gitignore", project / ".gitignore")
-    for cmd in (
-        ["git", "init", "-q"],
-        [str(BIN / "dvc"), "init", "-q"],
-        [str(BIN / "dvc"), "config", "core.analytics", "false"],
-    ):
-        _run(cmd, project)
+    project = scratch_project.new_project(tmp_path / "project")
 
     params_blocks, outputs = _blocks("yaml"), _blocks("text")[2:]  # the first two show the files
     commands = [line for block in _blocks("bash") for line in block.splitlines() if line.strip()]
