@@ -349,18 +349,28 @@ class Featuriser:
 
     @functools.cached_property
     def alignment(self) -> CCAAlignment:
-        """The embed stage's CCA, refitted on the same train pairs, checked against the stored vectors."""
+        """The embed stage's full-fit CCA (pipeline/features/embed.py), refitted on the same train
+        pairs with the dim and shrinkage its metadata records, and checked against the stored
+        vectors of the rows that fit embedded: every row but the train pairs, whose stored vectors
+        are out-of-fold by design (cross-fitted). A new item is an unseen row: the full fit embeds it."""
         articles = pq.read_table(config.articles_path(self.dataset), columns=["split"]).to_pandas()
         text, image = vectors(self.embeddings, "text"), vectors(self.embeddings, "image")
         has_image = np.asarray(self.embeddings.column("has_image").to_pylist(), dtype=bool)
         pairs = has_image & (articles["split"] == "train").to_numpy()
-        align = CCAAlignment.fit(text[pairs], image[pairs], dim=self.cfg.get("align_dim", 128))
-        gap = float(np.abs(align.text(text) - vectors(self.embeddings, "clip_text")).max())
+        fitted = self.meta.get("joint_alignment", {})
+        # An embeddings file from before the cross-fitting has no shrinkage: it used 0.1 on every row.
+        align = CCAAlignment.fit(text[pairs], image[pairs], dim=fitted["dim"], shrinkage=fitted.get("shrinkage", 0.1))
+        full = ~pairs  # the rows the full fit embedded: val, test and text-only train rows
+        stored_text, stored_image = vectors(self.embeddings, "clip_text"), vectors(self.embeddings, "clip_image")
+        gap = max(
+            float(np.abs(align.text(text[full]) - stored_text[full]).max(initial=0.0)),
+            float(np.abs(align.image(image[full & has_image]) - stored_image[full & has_image]).max(initial=0.0)),
+        )
         if gap > 1e-4:
             raise PredictError(
                 f"{config.embeddings_path(self.dataset)}: the joint alignment refitted on its train pairs differs "
-                f"from the stored one by up to {gap:.3g}, so new items would not share its space; "
-                f"re-run `fnd embed {self.dataset}` with this code"
+                f"from the stored one by up to {gap:.3g} on the rows it embedded, so new items would not share "
+                f"its space; re-run `fnd embed {self.dataset}` with this code"
             )
         return align
 

@@ -7,8 +7,17 @@ in image_status. Identical image files shared by many posts are encoded once.
 
 With an EmbeddingCache (pipeline/features/cache.py) every per-item encoder output (text,
 image, clip_text, clip_image) is looked up by content first and only the misses are encoded;
-the output is the same bytes with or without it. The 'aligned' CCA is fitted afterwards, on
-the train pairs of this split.
+the output is the same bytes with or without it.
+
+The 'aligned' joint vectors come from a CCA on this split's train (text, image) pairs,
+cross-fitted (pipeline/features/alignment.py): each train pair is embedded by a CCA fitted on
+the other folds of pairs (grouped by image) and rotated into the coordinates of the CCA fitted
+on all of them, which embeds every other row (val, test, train posts without an image). A
+CCA applied to its own pairs puts each text almost on its image, which unseen pairs never
+show, so train rows would not look like test rows to the models. The shrinkage and dim are
+chosen on the out-of-fold pairs (align_dim is the largest dim tried). joint_alignment in the
+metadata gives the choice, the grid's scores, the folds and the mean text-image cosine of a
+post's own pair per split ('train_in_sample': the all-pairs CCA on its own pairs, for contrast).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import pyarrow as pa
 
 from pipeline.device import resolve_device
 from pipeline.features import registry
-from pipeline.features.alignment import CCAAlignment
+from pipeline.features.alignment import CrossFit, cross_fit
 from pipeline.features.cache import EmbeddingCache, encode_cached, file_digest, sha256
 from pipeline.features.images import NO_IMAGE, OK, load_image
 from pipeline.vectors import META_KEY, vector_column
@@ -31,22 +40,45 @@ from pipeline.vectors import META_KEY, vector_column
 MIN_ALIGNMENT_PAIRS = 10
 
 
-def _fit_alignment(text: np.ndarray, image: np.ndarray, dim: int) -> tuple[CCAAlignment | None, dict]:
-    """The CCA on the train pairs and its metadata, or None and the reason it cannot be fitted."""
+def _fit_alignment(text: np.ndarray, image: np.ndarray, dim: int) -> tuple[CrossFit | None, dict]:
+    """The cross-fitted CCA on the train pairs and its metadata, or None and the reason it cannot be fitted."""
     if len(text) < MIN_ALIGNMENT_PAIRS:
         return None, {
             "unavailable": f"only {len(text)} train text-image pairs (< {MIN_ALIGNMENT_PAIRS}); "
             "clip_text/clip_image are null"
         }
     try:
-        align = CCAAlignment.fit(text, image, dim=dim)
+        fit = cross_fit(text, image, max_dim=dim)
     except ValueError as err:
         return None, {"unavailable": f"{err}; clip_text/clip_image are null"}
-    return align, {
+    return fit, {
         "fitted_on_train_pairs": len(text),
-        "dim": int(align.text_proj.shape[1]),
-        "top_canonical_correlations": [round(float(c), 4) for c in align.correlations[:5]],
+        "dim": fit.full.dim,
+        "shrinkage": fit.shrinkage,
+        "top_canonical_correlations": [round(float(c), 4) for c in fit.full.correlations[:5]],
+        "folds": int(fit.folds.max() + 1),
+        "image_groups": len(np.unique(image, axis=0)),
+        "grid_out_of_fold_retrieval_auc": fit.scores,
     }
+
+
+def _joint_vectors(fit: CrossFit, text: np.ndarray, image: np.ndarray, has_image: np.ndarray, split: np.ndarray):
+    """(clip_text, clip_image, mean cosine of each post's own text and image per split): train
+    pairs out-of-fold, every other row from the CCA fitted on all pairs."""
+    clip_text = fit.full.text(text)
+    clip_image = np.where(has_image[:, None], fit.full.image(image), 0).astype(np.float32)
+
+    def mean_cosine(rows: np.ndarray) -> float:
+        return round(float((clip_text[rows] * clip_image[rows]).sum(1).mean()), 4)
+
+    pairs = has_image & (split == "train")
+    cosines = {"train_in_sample": mean_cosine(pairs)}
+    clip_text[pairs], clip_image[pairs] = fit.text, fit.image
+    cosines["train_out_of_fold"] = mean_cosine(pairs)
+    for name in ("val", "test"):
+        if (rows := has_image & (split == name)).any():
+            cosines[name] = mean_cosine(rows)
+    return clip_text, clip_image, cosines
 
 
 def encoder_input(df: pd.DataFrame) -> list[str]:
@@ -169,11 +201,13 @@ def embed_articles(
             if path is not None:
                 clip_image[row] = clip_distinct[position[path]]
     else:
-        pairs = has_image & (df["split"] == "train").to_numpy()
-        align, joint_meta = _fit_alignment(text_vecs[pairs], image_vecs[pairs], align_dim)
-        if align is not None:
-            clip_text = align.text(text_vecs)
-            clip_image = np.where(has_image[:, None], align.image(image_vecs), 0).astype(np.float32)
+        split = df["split"].to_numpy()
+        pairs = has_image & (split == "train")
+        fit, joint_meta = _fit_alignment(text_vecs[pairs], image_vecs[pairs], align_dim)
+        if fit is not None:
+            clip_text, clip_image, joint_meta["same_item_cosine"] = _joint_vectors(
+                fit, text_vecs, image_vecs, has_image, split
+            )
     joint_dim = 0 if clip_text is None else clip_text.shape[1]
 
     meta = {
