@@ -10,8 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.models.glpn import GCNLPDetector, GLPNDetector, global_mask, label_features, pseudo_labels
+from pipeline.models.glpn import (
+    GLPN,
+    GCNLPDetector,
+    GLPNDetector,
+    Graph,
+    global_mask,
+    label_features,
+    pseudo_labels,
+)
 from pipeline.models.inputs import HIDDEN, MethodInputs, hide_test_labels
+from pipeline.settings import ParamsError
 
 FAST = dict(epochs=5, hidden=16)
 
@@ -131,22 +140,128 @@ def test_mask_rate_zero_masks_nothing_and_bad_rates_fail():
     assert record["masked_per_epoch"] == 0
 
 
-def test_pseudo_top_p_picks_the_most_confident_unlabelled_rows():
+def test_pseudo_top_p_picks_the_most_confident_test_rows():
     data = synthetic_inputs(n=120)
     llm = data.llm_prob_fake.copy()
-    llm[data.mask("train")] = 1.0  # fully confident train rows must never be chosen
+    llm[data.mask("train") | data.mask("val")] = 1.0  # fully confident train and val rows must never be chosen
     data = dataclasses.replace(data, llm_prob_fake=llm)
-    unlabelled = np.flatnonzero(~data.mask("train"))
-    valid = unlabelled[~np.isnan(llm[unlabelled])]
+    test = np.flatnonzero(data.mask("test"))
+    valid = test[~np.isnan(llm[test])]
     confidence = np.maximum(llm[valid], 1 - llm[valid])
     for top_p in (0.0, 0.05, 0.2, 0.5):
         chosen = pseudo_labels(data, top_p)
-        count = round(top_p * len(unlabelled))
+        count = round(top_p * len(test))
         assert set(chosen) == set(valid[np.argsort(-confidence, kind="stable")[:count]])
         assert all(chosen[r] == int(llm[r] > 0.5) for r in chosen)
     everything = pseudo_labels(data, 1.0)
     assert set(everything) == set(valid)  # NaN rows are never chosen, even when all are asked for
     assert not any(np.isnan(llm[r]) for r in everything)
+
+
+def confident_val_inputs(n: int = 120) -> MethodInputs:
+    """synthetic_inputs with every validation row scored fully confident, so a selection that
+    looked at validation rows would take them first. n = 120: 60 train, 20 val, 40 test, so
+    round(0.05 × n_test) = 2 while round(0.05 × |val ∪ test|) = 3."""
+    data = synthetic_inputs(n=n)
+    llm = data.llm_prob_fake.copy()
+    llm[data.mask("val")] = np.where(np.arange(data.mask("val").sum()) % 2, 1.0, 0.0)
+    return dataclasses.replace(data, llm_prob_fake=llm)
+
+
+def test_only_test_nodes_get_pseudo_labels():
+    """Paper: the top 5% most confident pseudo labels, for test samples. Validation nodes, on
+    which the model is selected, never carry LLM input; exactly round(0.05 × n_test) test
+    nodes do, and the fit record says how many and their mean confidence."""
+    data = confident_val_inputs()
+    val, test = data.mask("val"), data.mask("test")
+    n_test = int(test.sum())
+    assert round(0.05 * n_test) != round(0.05 * (val | test).sum())  # the two rules differ here
+    chosen = pseudo_labels(data, 0.05)
+    assert len(chosen) == round(0.05 * n_test) == 2
+    assert all(test[row] for row in chosen)
+    features = label_features(data, 0.05, use_pseudo=True)
+    assert (features[val] == 0).all()
+    assert (features[test].sum(1) > 0).sum() == round(0.05 * n_test)
+    detector = GLPNDetector(**FAST)
+    record = detector.fit(data)
+    assert (detector.graph(data).labels[torch.as_tensor(val)] == 0).all()
+    assert record["pseudo_labels"] == record["pseudo_labels_wanted"] == round(0.05 * n_test)
+    prob = data.llm_prob_fake[list(chosen)]
+    assert record["pseudo_label_mean_confidence"] == pytest.approx(np.maximum(prob, 1 - prob).mean(), abs=1e-5)
+    assert "pseudo_labels_note" not in record
+    json.dumps(record)
+    # Every test node the LLM scored, and no validation node, when all are asked for.
+    scored_test = set(np.flatnonzero(test & ~np.isnan(data.llm_prob_fake)).tolist())
+    assert set(pseudo_labels(data, 1.0)) == scored_test
+
+
+def test_too_few_scored_test_nodes_all_get_one_and_the_record_says_so():
+    data = confident_val_inputs()
+    test = np.flatnonzero(data.mask("test"))
+    llm = data.llm_prob_fake.copy()
+    llm[test] = np.nan
+    llm[test[5]] = 0.6  # the only scored test node, and a weak one
+    data = dataclasses.replace(data, llm_prob_fake=llm)
+    assert pseudo_labels(data, 0.05) == {int(test[5]): 1}
+    record = GLPNDetector(**FAST).fit(data)
+    assert record["pseudo_labels"] == 1 and record["pseudo_labels_wanted"] == 2
+    assert record["pseudo_label_mean_confidence"] == pytest.approx(0.6)
+    assert "only 1 of 40 test rows have an LLM score" in record["pseudo_labels_note"]
+    # gcn_lp and the no-pseudo ablation inject nothing.
+    for detector in (GCNLPDetector(**FAST), GLPNDetector(use_pseudo_labels=False, **FAST)):
+        record = detector.fit(data)
+        assert record["pseudo_labels"] == record["pseudo_labels_wanted"] == 0
+        assert record["pseudo_label_mean_confidence"] is None
+
+
+def reweighted(data: MethodInputs, seed: int = 1) -> MethodInputs:
+    """The same graph with very different edge weights."""
+    weight = np.random.default_rng(seed).uniform(0.01, 1.0, len(data.edge_weight)).astype(np.float32)
+    return dataclasses.replace(data, edge_weight=weight)
+
+
+def test_authors_three_layer_unweighted_option():
+    """layers=3, edge_weights=False: the authors' repo's depth (3 layers, hidden 64) over an
+    unweighted adjacency. The default stays 2 weighted layers."""
+    data = synthetic_inputs()
+    detector = GLPNDetector(layers=3, edge_weights=False, **FAST)
+    record = detector.fit(data)
+    convs = [m for m in detector.module.modules() if m.__class__.__name__ == "GCNConv"]
+    assert len(convs) == 3
+    assert [c.out_channels for c in convs] == [FAST["hidden"], FAST["hidden"], 2]
+    assert record["params"]["layers"] == 3 and record["params"]["edge_weights"] is False
+    assert detector.graph(data).edge_weight is None
+    changed = reweighted(data)
+    assert np.array_equal(detector.predict_proba(changed), detector.predict_proba(data))
+    refit = GLPNDetector(layers=3, edge_weights=False, **FAST)
+    refit.fit(changed)
+    assert np.array_equal(refit.predict_proba(changed), detector.predict_proba(data))
+    # The default reads the weights and has two layers: the test has power.
+    default = GLPNDetector(**FAST)
+    default.fit(data)
+    assert sum(m.__class__.__name__ == "GCNConv" for m in default.module.modules()) == 2
+    assert not np.allclose(default.predict_proba(changed), default.predict_proba(data))
+    for bad in (dict(layers=0), dict(layers=2.5), dict(edge_weights="no")):
+        with pytest.raises(ParamsError):
+            GLPNDetector(**bad)
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_layers_set_the_receptive_field(layers):
+    """On the path 0-1-2-3-4, node 0's output depends on node k exactly when k <= layers."""
+    torch.manual_seed(0)
+    module = GLPN(in_dim=4, hidden=8, dropout=0.0, layers=layers).eval()
+    edges = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 4], [1, 0, 2, 1, 3, 2, 4, 3]])
+    x = torch.randn(5, 4)
+
+    def node0(x):
+        with torch.no_grad():
+            return module(Graph(x=x, labels=torch.zeros(5, 2), edge_index=edges, edge_weight=None))[0]
+
+    for k in range(1, 5):
+        moved = x.clone()
+        moved[k] += 10.0
+        assert torch.allclose(node0(moved), node0(x)) == (k > layers), k
 
 
 def test_missing_inputs_fail_clearly():
@@ -203,7 +318,10 @@ def test_fit_predict_on_real_slice(mediaeval_inputs, detector):
     assert prob.shape == (len(data),) and np.isfinite(prob).all() and ((prob >= 0) & (prob <= 1)).all()
     json.dumps(record)
     assert 0 <= record["selected_epoch"] < record["epochs_run"] <= 30
-    expected_pseudo = round(0.05 * (~data.mask("train")).sum()) if detector.name == "glpn" else 0
-    assert record["pseudo_labels"] == expected_pseudo
+    test = data.mask("test")
+    scored_test = int((test & ~np.isnan(data.llm_prob_fake)).sum())
+    expected_pseudo = min(round(0.05 * test.sum()), scored_test) if detector.name == "glpn" else 0
+    assert record["pseudo_labels"] == expected_pseudo  # test nodes only, never validation ones
+    assert (detector.graph(data).labels[torch.as_tensor(data.mask("val"))] == 0).all()
     assert record["masked_per_epoch"] == round(0.5 * data.mask("train").sum())
     assert np.array_equal(pickle.loads(pickle.dumps(detector)).predict_proba(data), prob)
