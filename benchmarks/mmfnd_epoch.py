@@ -28,7 +28,7 @@ import torch
 from pipeline.device import resolve_device
 from pipeline.features import registry
 from pipeline.features.embed import encoder_input, load_row_images
-from pipeline.models.mmfnd import MMFNDNet, balanced_class_weight, train_step
+from pipeline.models.mmfnd import MMFNDNet, MMFNDSettings, train_step
 from pipeline.vectors import vectors
 
 
@@ -59,7 +59,6 @@ def main() -> None:
     train = np.flatnonzero(articles["split"].to_numpy() == "train")
     labels = articles["label"].to_numpy(np.int64)
     y = torch.as_tensor(labels).to(device)
-    class_weight = balanced_class_weight(labels[train]).to(device)
     batches = [
         torch.as_tensor(b)
         for b in np.array_split(
@@ -69,7 +68,8 @@ def main() -> None:
 
     torch.manual_seed(0)
     model = MMFNDNet(cached[0].shape[1], cached[1].shape[1], cached[2].shape[1]).to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    settings = MMFNDSettings()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
 
     def cached_batch(idx):
         idx = idx.to(device)
@@ -96,7 +96,7 @@ def main() -> None:
         )
 
     def step(batch, idx):
-        train_step(model, optimizer, batch, y[idx.to(device)], class_weight)
+        train_step(model, optimizer, batch, y[idx.to(device)], None)
 
     # Warm-up (first-call overheads), and a check that re-encoding reproduces the cache.
     check = encoded_batch(batches[0])

@@ -136,19 +136,26 @@ METHODS: dict[str, MethodSpec] = {
                 "glpn_top1": {"pseudo_top_p": 0.01},
                 "glpn_top10": {"pseudo_top_p": 0.10},
                 "glpn_top25": {"pseudo_top_p": 0.25},
+                "glpn_authors_3layer": {"layers": 3, "edge_weights": False},  # the authors' code's depth, unweighted
             },
         ),
         MethodSpec(
             "mmfnd",
             "pipeline.models.mmfnd:MMFNDDetector",
-            "MMFND: multimodal fake news detection with CLIP features, PLE experts and modality attention",
+            "MMFND: multimodal fake news detection with CLIP features, one PLE per modality and modality attention",
             reads=("articles", "embeddings"),
             needs=("images",),
             requires=("image", "clip_text", "clip_image"),
+            # The paper's Table 2, with its definitions (pipeline/models/mmfnd.py).
             variants={
-                "mmfnd_no_ple": {"use_ple": False},
-                "mmfnd_no_similarity": {"use_similarity_weighting": False},
-                "mmfnd_no_attention": {"use_attention": False},
+                "mmfnd_no_ple": {"use_ple": False},  # w/o P
+                "mmfnd_no_similarity": {"use_similarity_weighting": False},  # w/o S
+                "mmfnd_no_attention": {"use_attention": False, "use_similarity_weighting": False},  # w/o A
+                "mmfnd_no_fusion": {"branches": ["text", "image"]},  # w/o F
+                "mmfnd_no_clip": {"use_clip": False, "use_similarity_weighting": False},  # w/o C
+                "mmfnd_text_only": {"branches": ["text"]},
+                "mmfnd_image_only": {"branches": ["image"]},
+                "mmfnd_multimodal_only": {"branches": ["cross_modal"]},
             },
         ),
         MethodSpec(

@@ -1,5 +1,7 @@
-"""MMFND: every expert and gate trains, shapes and masks, similarity statistics, a loss that
-falls, fit/predict on the real default MediaEval slice, and the text-only error."""
+"""MMFND: the paper's topology (one PLE per modality, f^m = f_t^m + f_v^m, the similarity
+weight on f^m with running statistics, pooled attention and a weighted sum), the paper's
+ablations as registered, every expert and gate trains, masks, a loss that falls, fit/predict
+on the real default MediaEval slice, and the text-only error."""
 
 from __future__ import annotations
 
@@ -10,17 +12,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from pipeline.errors import ParamsError
+from pipeline.methods import METHODS
 from pipeline.models.inputs import HIDDEN, MethodInputs, hide_test_labels
-from pipeline.models.mmfnd import MMFNDDetector, MMFNDNet, balanced_class_weight, train_step
+from pipeline.models.mmfnd import ARCHITECTURE, MMFNDDetector, MMFNDNet, MMFNDSettings, ModalityAttention, train_step
 from pipeline.vectors import vectors
 
 DIMS = dict(text_dim=24, image_dim=40, clip_dim=8)
-ABLATIONS = [
-    dict(use_ple=False),
-    dict(use_similarity_weighting=False),
-    dict(use_attention=False),
-    dict(use_ple=False, use_similarity_weighting=False, use_attention=False),
-]
+VARIANTS = METHODS["mmfnd"].variants  # the paper's Table 2 ablations
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -43,31 +42,132 @@ def _net(**kwargs) -> MMFNDNet:
     return MMFNDNet(**DIMS, hidden=16, **kwargs)
 
 
+def _variant_net(variant: str) -> MMFNDNet:
+    settings = MMFNDSettings(**VARIANTS[variant])
+    return _net(**{key: getattr(settings, key) for key in ARCHITECTURE})
+
+
 def test_every_parameter_gets_a_gradient():
     net = _net().train()
     batch, y = _batch()
     F.cross_entropy(net(*batch)[0], y).backward()
     names = [name for name, _ in net.named_parameters()]
-    assert sum(n.startswith("ple.shared.") for n in names) == 3 * 2  # 3 experts, weight + bias
-    assert sum(n.startswith("ple.experts.unimodal.") for n in names) == 3 * 2
-    assert sum(n.startswith("ple.experts.cross_modal.") for n in names) == 3 * 2
-    assert sum(n.startswith("ple.gates.") for n in names) == 2 * 2
+    for modality in ("text", "image"):
+        for level in (0, 1):
+            for group in ("unimodal", "cross_modal", "shared"):
+                prefix = f"ple.{modality}.levels.{level}.experts.{group}."
+                assert sum(n.startswith(prefix) for n in names) == 3 * 2  # 3 experts, weight + bias
+        # the extraction level has two task gates and a shared gate, the CGC level the task gates
+        assert sum(n.startswith(f"ple.{modality}.levels.0.gates.") for n in names) == 3 * 2
+        assert sum(n.startswith(f"ple.{modality}.levels.1.gates.") for n in names) == 2 * 2
     for name, param in net.named_parameters():
         assert param.grad is not None, name
         assert param.grad.abs().sum() > 0, name
 
 
-@pytest.mark.parametrize("ablation", ABLATIONS)
-def test_ablations_run_and_train(ablation):
-    net = _net(**ablation).train()
+def test_one_ple_per_modality_and_the_cross_modal_feature_is_the_sum_of_their_task_b_outputs():
+    """eq. 2: f^t, f_t^m from the text PLE, f^v, f_v^m from the image PLE, f^m = f_t^m + f_v^m;
+    eq. 6: f^cross = w · f^m, the similarity weight applied after the PLEs."""
+    net = _net().eval()
+    batch, _ = _batch()
+    text, image, clip_text, clip_image, has_image = batch
+    m = has_image.unsqueeze(-1).float()
+    with torch.no_grad():
+        net.similarity.running_mean.fill_(0.1)
+        net.similarity.running_var.fill_(0.5)
+        features = net.branch_features(*batch)
+        f_t, f_t_m = net.ple["text"](net.text_proj(torch.cat([text, clip_text], -1)))
+        f_v, f_v_m = net.ple["image"](net.image_proj(torch.cat([image, clip_image], -1)) * m)
+        w = torch.sigmoid((F.cosine_similarity(clip_text, clip_image) - 0.1) / np.sqrt(0.5 + 1e-5))
+    assert net.ple["text"] is not net.ple["image"]
+    torch.testing.assert_close(features["text"], f_t)
+    torch.testing.assert_close(features["image"], f_v * m)
+    torch.testing.assert_close(features["cross_modal"], (f_t_m + f_v_m) * m * w.unsqueeze(-1))
+
+
+def test_attention_pools_by_average_and_max_and_the_branches_are_summed():
+    """eq. 7: att = sigmoid(FC(avgpool) + FC(maxpool)), FC = 3x3, GELU, 3x3; m_Agg = Σ att_b f^b."""
+    attention = ModalityAttention(3)
+    z = torch.randn(5, 3, 7)
+    fc = attention.fc
+    assert [type(layer).__name__ for layer in fc] == ["Linear", "GELU", "Linear"]
+    assert fc[0].weight.shape == fc[2].weight.shape == (3, 3)
+    torch.testing.assert_close(attention(z), torch.sigmoid(fc(z.mean(-1)) + fc(z.amax(-1))))
+    net = _net().eval()
+    batch, _ = _batch()
+    assert net.classifier[0].in_features == 16  # the weighted sum, not a concatenation of three
+    with torch.no_grad():
+        features = net.branch_features(*batch)
+        z = torch.stack([features[b] for b in ("text", "image", "cross_modal")], 1)
+        logits, weights = net(*batch)
+        torch.testing.assert_close(logits, net.classifier((weights.unsqueeze(-1) * z).sum(1)))
+
+
+def test_without_attention_has_neither_attention_nor_similarity_weighting():
+    """The paper's w/o A removes the modality attention and the similarity weighting and
+    concatenates the three features."""
+    net = _variant_net("mmfnd_no_attention")
+    assert net.attention is None and net.similarity is None
+    assert net.classifier[0].in_features == 3 * 16
+
+
+def test_the_papers_ablations_are_registered():
+    assert set(VARIANTS) == {
+        "mmfnd_no_ple",
+        "mmfnd_no_similarity",
+        "mmfnd_no_attention",
+        "mmfnd_no_fusion",
+        "mmfnd_no_clip",
+        "mmfnd_text_only",
+        "mmfnd_image_only",
+        "mmfnd_multimodal_only",
+    }
+    assert _variant_net("mmfnd_no_fusion").branches == ("text", "image")
+    assert _variant_net("mmfnd_multimodal_only").branches == ("cross_modal",)
+    no_clip = _variant_net("mmfnd_no_clip")
+    assert no_clip.text_proj[0].in_features == DIMS["text_dim"] and no_clip.similarity is None
+    no_ple = _variant_net("mmfnd_no_ple")
+    assert no_ple.ple is None and no_ple.cross_proj[0].in_features == 2 * DIMS["clip_dim"]
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_ablations_run_and_train(variant):
+    net = _variant_net(variant).train()
     batch, y = _batch()
     logits, weights = net(*batch)
     assert logits.shape == (32, 2)
-    assert (weights is None) == (ablation.get("use_attention") is False)
+    assert (weights is None) == (VARIANTS[variant].get("use_attention") is False)
     F.cross_entropy(logits, y).backward()
-    assert all(p.grad is not None for p in net.parameters())
-    if ablation.get("use_ple") is False:
-        assert not any(name.startswith("ple.") for name, _ in net.named_parameters())
+    assert net.classifier[0].weight.grad.abs().sum() > 0
+    assert net.text_proj[0].weight.grad is not None or "text" not in net.branches
+
+
+def test_without_clip_the_clip_inputs_are_not_read():
+    net = _variant_net("mmfnd_no_clip").eval()
+    batch, _ = _batch()
+    text, image, clip_text, clip_image, has_image = batch
+    torch.testing.assert_close(net(*batch)[0], net(text, image, clip_text + 1, clip_image - 1, has_image)[0])
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"branches": []}, "branches"),
+        ({"branches": ["text", "text"]}, "branches"),
+        ({"branches": ["audio"]}, "branches"),
+        ({"use_clip": False}, "use_similarity_weighting"),
+        ({"use_clip": False, "use_similarity_weighting": False, "use_ple": False}, "use_ple"),
+    ],
+)
+def test_bad_settings_are_clear_errors(settings, message):
+    with pytest.raises(ParamsError, match=message):
+        MMFNDSettings(**settings)
+
+
+def test_the_papers_optimiser_and_loss_are_the_defaults():
+    settings = MMFNDSettings()
+    assert (settings.lr, settings.weight_decay, settings.epochs, settings.num_experts) == (1e-4, 0.01, 100, 3)
+    assert settings.class_weighting is False
 
 
 def test_shapes_and_attention_weights():
@@ -104,13 +204,24 @@ def test_similarity_running_stats_update_in_train_only():
     assert sim.running_mean == mean and sim.running_var == var
 
 
+def test_training_normalises_the_similarity_by_the_running_statistics():
+    """eq. 5 normalises by the running mean and deviation during training, not by the batch's:
+    a batch whose pairs all have the same similarity is not mapped to sigmoid(0)."""
+    sim = _net().train().similarity
+    clip = torch.randn(8, DIMS["clip_dim"])
+    weight = sim(clip, clip, torch.ones(8, dtype=torch.bool))  # cosine 1 everywhere
+    assert float(sim.running_mean) == pytest.approx(0.1)  # moved from 0 towards 1 by the momentum
+    expected = torch.sigmoid((1 - sim.running_mean) / torch.sqrt(sim.running_var + sim.eps))
+    torch.testing.assert_close(weight, expected.expand(8))
+    assert (weight > 0.6).all()
+
+
 def test_loss_decreases_on_a_fixed_batch():
     net = _net()
     batch, y = _batch()
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-2)
-    weight = balanced_class_weight(y.numpy())
     net.train()
-    losses = [train_step(net, optimizer, batch, y, weight) for _ in range(30)]
+    losses = [train_step(net, optimizer, batch, y, None) for _ in range(30)]
     assert losses[-1] < 0.5 * losses[0]
 
 
@@ -137,7 +248,14 @@ def test_fit_predict_explain_and_pickle_on_synthetic_rows():
     detector = MMFNDDetector(hidden=16, epochs=5, patience=5)
     record = detector.fit(data)
     assert 1 <= record["selected_epoch"] <= record["epochs_run"] <= 5
-    assert record["ablation"] == {"use_ple": True, "use_similarity_weighting": True, "use_attention": True}
+    assert record["ablation"] == {
+        "use_clip": True,
+        "use_ple": True,
+        "use_similarity_weighting": True,
+        "use_attention": True,
+        "branches": ("text", "image", "cross_modal"),
+    }
+    assert record["params"]["class_weighting"] is False
     prob = detector.predict_proba(data)
     assert prob.shape == (60,) and ((prob >= 0) & (prob <= 1)).all()
     weights = detector.explain(data)
@@ -174,7 +292,7 @@ def test_fit_on_the_default_mediaeval_slice(mediaeval_default):
         has_image=np.asarray(table.column("has_image").to_pylist(), bool)[rows],
         **{column: vectors(table, column)[rows] for column in ("text", "image", "clip_text", "clip_image")},
     )
-    detector = MMFNDDetector(seed=0, epochs=20, patience=5)
+    detector = MMFNDDetector(seed=0, lr=1e-3, epochs=20, patience=5)  # a fast learning rate, to keep it short
     record = detector.fit(data)
     assert record["val_macro_f1"] > 0.7
     prob = detector.predict_proba(data)
