@@ -1,5 +1,7 @@
 """InSide on tiny real graphs: shapes, every component gets gradients, ablations change the
-graphs as named, a loss that falls, fit/predict, and the intent-vector table."""
+graphs as the paper defines them (w/o Window: sentences fully connected; w/o DPGA: the two
+graphs' nodes interact directly), the super-roots' random start and softmax pooling, a loss
+that falls, fit/predict, and the intent-vector table."""
 
 from __future__ import annotations
 
@@ -18,7 +20,18 @@ from pipeline.features.intents import PERSPECTIVES, embed_intents
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
 from pipeline.llm.backends import PAPER_MODEL
 from pipeline.methods import METHODS
-from pipeline.models.inside import COARSE, ENTITY, FINE, N_COARSE, Batch, DualLevelLayer, InSide, InSideDetector
+from pipeline.models.inside import (
+    COARSE,
+    ENTITY,
+    FINE,
+    N_COARSE,
+    SENTENCE,
+    Batch,
+    DirectAlignment,
+    DualLevelLayer,
+    InSide,
+    InSideDetector,
+)
 from pipeline.train import load_inputs, substitutes, train
 from pipeline.vectors import META_KEY
 
@@ -67,13 +80,36 @@ def test_ablations_remove_what_they_name(data):
     assert (full.sem_type == ENTITY).any() and not (no_entity.sem_type == ENTITY).any()
     assert no_entity.sem_edges.shape[1] == sum(int((g.edge_type == WINDOW).sum()) for g in data.sentence_graphs)
     no_window = batch(data, use_window=False)
-    assert no_window.sem_edges.shape[1] == sum(int((g.edge_type == MENTION).sum()) for g in data.sentence_graphs)
+    n_sentences = [int((g.node_type == SENTENCE).sum()) for g in data.sentence_graphs]
+    assert no_window.sem_edges.shape[1] == sum(int((g.edge_type == MENTION).sum()) for g in data.sentence_graphs) + sum(
+        n * (n - 1) for n in n_sentences
+    )
     assert not (batch(data, use_fine=False).int_type == FINE).any()
 
 
-def test_every_component_gets_gradients(data):
+@pytest.mark.parametrize("use_entities", [True, False])
+def test_without_window_every_pair_of_sentences_is_connected(data, use_entities):
+    """The paper's w/o Window (§4.3.1) "employs a fully connected approach for sentence
+    connections": every ordered pair of distinct sentences of an article gets an edge, no
+    self-loops, no edge across articles, and the entity edges stay."""
+    assert max(int((g.node_type == SENTENCE).sum()) for g in data.sentence_graphs) > 3  # more than the window reaches
+    b = batch(data, use_window=False, use_entities=use_entities)
+    edges = set(map(tuple, b.sem_edges.T.tolist()))
+    is_sentence = b.sem_type == SENTENCE
+    for a in range(b.size):
+        nodes = set(torch.nonzero((b.sem_batch == a) & is_sentence)[:, 0].tolist())
+        assert {(s, t) for s, t in edges if s in nodes and t in nodes} == {
+            (s, t) for s in nodes for t in nodes if s != t
+        }
+    assert all(b.sem_batch[s] == b.sem_batch[t] for s, t in edges)
+    mentions = sum(int((g.edge_type == MENTION).sum()) for g in data.sentence_graphs) if use_entities else 0
+    assert sum(not (is_sentence[s] and is_sentence[t]) for s, t in edges) == mentions
+
+
+@pytest.mark.parametrize("use_alignment", [True, False])
+def test_every_component_gets_gradients(data, use_alignment):
     torch.manual_seed(0)
-    model = InSide(data.text.shape[1], **SMALL)
+    model = InSide(data.text.shape[1], **SMALL, use_alignment=use_alignment)
     b = batch(data)
     logits = model(b)
     assert logits.shape == (len(data), 2)
@@ -88,7 +124,71 @@ def test_ablated_models_run(data, flags):
     model = InSide(data.text.shape[1], **SMALL, **flags)
     assert model(batch(data, fine=3, use_fine=flags.get("use_fine_intents", True))).shape == (len(data), 2)
     if not flags.get("use_alignment", True):
-        assert model.alignment is None
+        assert isinstance(model.alignment, DirectAlignment)
+
+
+def test_without_alignment_the_two_graphs_interact_directly(data):
+    """The paper's w/o DPGA (§4.3.2) connects the intent and semantic nodes directly, "followed
+    by a fully connected interaction between them". Two articles get the same intent inputs,
+    which then change in the same way. If each graph were encoded on its own and the nodes
+    then mean-pooled, the pooled sum of each article would move by the same amount (the
+    change of its intent nodes); with the interaction the semantic nodes move too, each
+    article's by its own amount. (Fine intents, which read the sentences, are off, so the
+    intent graph alone does not depend on the article.)"""
+    torch.manual_seed(0)
+    model = InSide(data.text.shape[1], **SMALL, use_fine_intents=False, use_alignment=False).eval()
+    sizes = [g.num_nodes for g in data.sentence_graphs]
+    rows = np.array([int(np.argmax(sizes)), int(np.argmin(sizes))])
+    b = batch(data, rows, use_fine=False)
+    b.coarse_present[:] = True
+    b.coarse_x[1] = b.coarse_x[0]
+    classifier, model.classifier = model.classifier, torch.nn.Identity()  # the model returns the pooled vector
+    with torch.no_grad():
+        pooled = model(b)
+        b.coarse_x[:, 0] += torch.randn(b.coarse_x.shape[-1])  # the same intent node changes alike in both
+        changed = model(b)
+        assert not torch.allclose(classifier(pooled), classifier(changed))  # the prediction follows the intents
+    nodes = torch.bincount(b.sem_batch, minlength=2) + N_COARSE
+    moved = (changed - pooled) * nodes[:, None]  # the change of each article's sum of nodes
+    assert not torch.allclose(moved[0], moved[1], atol=1e-3)
+    # every semantic node reads the intent nodes and every intent node the semantic ones
+    d = SMALL["hidden"]
+    h = torch.randn(1, 6, d, requires_grad=True)
+    types = torch.tensor([[SENTENCE, SENTENCE, ENTITY, COARSE, FINE, SENTENCE]])
+    mask = torch.tensor([[True] * 5 + [False]])
+    out = model.alignment.interact(h, types, mask)
+    for target, sources in ((0, [3, 4]), (2, [3, 4]), (3, [0, 1, 2]), (4, [0, 1, 2])):
+        (grad,) = torch.autograd.grad(out[0, target].sum(), h, retain_graph=True)
+        reads = (grad[0].abs().sum(1) > 0).nonzero()[:, 0].tolist()
+        assert reads == sorted([target] + sources), target
+    assert torch.isfinite(model.alignment(h, types, mask)).all()
+
+
+def test_super_roots_start_random_and_pool_the_nodes_by_softmax(data):
+    """Eq. 11: the super-root is a learnable embedding "randomly initialized", and each node's
+    contribution to it comes from "a linear transformation followed by a softmax": weights
+    that are positive, sum to 1 over each graph's nodes and differ between nodes."""
+    torch.manual_seed(0)
+    model = InSide(data.text.shape[1], **SMALL)
+    assert (model.roots != 0).all() and not torch.equal(model.roots[0], model.roots[1])
+    b = batch(data)
+    layer = model.sem_layers[0].eval()
+    h = model.sem_proj(b.sem_x) + model.type_emb(b.sem_type)
+    root = model.roots[0].expand(b.size, -1)
+    weights = layer.root_weights(h, b.sem_batch, root)
+    assert (weights > 0).all()
+    assert torch.allclose(torch.zeros(b.size).index_add_(0, b.sem_batch, weights), torch.ones(b.size))
+    largest = b.sem_batch == torch.bincount(b.sem_batch).argmax()
+    assert weights[largest].max() - weights[largest].min() > 1e-3
+    # a zero root would score every node alike: the mean
+    uniform = layer.root_weights(h, b.sem_batch, torch.zeros_like(root))
+    assert torch.allclose(uniform, 1 / torch.bincount(b.sem_batch).float()[b.sem_batch])
+    # the update uses those weights
+    with torch.no_grad():
+        _, updated = layer(h, b.sem_edges, b.sem_batch, root)
+        layer.root_weights = lambda h, batch, root: uniform
+        _, with_mean = layer(h, b.sem_edges, b.sem_batch, root)
+    assert not torch.allclose(updated, with_mean, atol=1e-4)
 
 
 def test_two_thread_gradients_are_reproducible(data):

@@ -4,24 +4,34 @@ Paper: "Bridging Thoughts and Words: Graph-Based Intent-Semantic Joint Learning 
 Detection" (CIKM'25), arXiv:2509.01660.
 
 Per article, two graphs:
-- the semantic graph (stage graphs, `sentence_entity.pt`): sentence nodes linked within a
-  sliding window, entity nodes linked to the sentences that mention them;
+- the semantic graph (stage graphs, `sentence_entity.pt`): sentence and entity nodes whose
+  features are the frozen text encoder's vectors (a substitute: the paper fine-tunes the last
+  layer of BERT; here the encoder is frozen and only a Linear on top is learned), sentences
+  linked within a sliding window (eq. 4), entities linked to the sentences that mention
+  them (eq. 5);
 - the intent graph: four coarse intent nodes (the LLM's belief, desire, plan and outcome
   paragraphs, embedded by the text encoder; `intent_embeddings.parquet`), linked to each
   other, each with `fine_per_coarse` learnable fine-grained intent nodes initialised by
   attention over the article's sentence nodes (eq. 7) and linked to their coarse node.
 
 `depth` dual-level layers update both graphs: local message passing with learned sigmoid
-edge weights from [h_s, h_t, |h_s - h_t|] (eq. 8-10), then a learnable super-root node per
-graph that pools the graph and is fused back into every node with a gated residual
-(eq. 11-12). `pseudo_nodes` pseudo nodes, fully connected to both graphs, align them: they
-attend over all nodes with edge features from node type and direction, pass that back to
-the nodes and attend again (eq. 13-15). Mean-pooled pseudo nodes -> MLP -> cross-entropy.
+edge weights from [h_s, h_t, |h_s - h_t|] (eq. 8-10), then a randomly initialised,
+learnable super-root node per graph that takes a softmax-weighted sum of the graph's nodes
+(eq. 11) and is fused back into every node with a gated residual (eq. 12). `pseudo_nodes`
+pseudo nodes, fully connected to both graphs, align them: shared projections into a
+common space (eq. 13), edge features from node type and direction (eq. 14), attention from
+the pseudo nodes over all nodes, back to the nodes and again (eq. 15). Mean-pooled pseudo
+nodes -> MLP -> cross-entropy (eq. 16-18).
 
-Ablations as settings: use_entities, use_window, use_fine_intents, use_global,
-use_alignment (without it the readout is the mean of all nodes). A missing intent
-paragraph is a learnable "missing" vector (counted); an article without a semantic graph
-(no sentences) gets one zero sentence node (counted).
+Ablations as settings, as the paper's Table 3 defines them: use_entities=False drops the
+entity nodes; use_window=False connects every pair of sentences (the paper's w/o Window:
+"a fully connected approach for sentence connections"; built here, at train time, so the
+graph stage is unchanged); use_fine_intents=False drops the fine intent nodes;
+use_global=False drops the super-roots; use_alignment=False (w/o DPGA) replaces the
+pseudo nodes with a direct, dense interaction between every semantic node and every
+intent node, then the mean of all nodes (`DirectAlignment`). A missing intent paragraph is
+a learnable "missing" vector (counted); an article without a semantic graph (no
+sentences) gets one zero sentence node (counted).
 """
 
 from __future__ import annotations
@@ -51,6 +61,20 @@ def scatter_mean(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.
     total = values.new_zeros(size, values.shape[1]).index_add_(0, index, values)
     count = values.new_zeros(size).index_add_(0, index, torch.ones_like(index, dtype=values.dtype))
     return total / count.clamp(min=1)[:, None]
+
+
+def scatter_softmax(scores: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
+    """Softmax of `scores` (n,) within each group of `index` (n,) with `size` groups."""
+    top = scores.new_full((size,), float("-inf")).scatter_reduce(0, index, scores.detach(), "amax")
+    e = torch.exp(scores - top.index_select(0, index))
+    return e / e.new_zeros(size).index_add_(0, index, e).index_select(0, index)
+
+
+def all_pairs(nodes: torch.Tensor) -> torch.Tensor:
+    """Every ordered pair of distinct `nodes`, as a (2, n(n-1)) edge index."""
+    s, t = torch.meshgrid(nodes, nodes, indexing="ij")
+    off_diagonal = s != t
+    return torch.stack([s[off_diagonal], t[off_diagonal]])
 
 
 class Batch:
@@ -86,10 +110,16 @@ class Batch:
             if not use_entities:
                 keep_edge &= edge_type != MENTION
                 x, node_type = x[node_type == SENTENCE], node_type[node_type == SENTENCE]
+            edge_index = edge_index[:, keep_edge]
+            if not use_window:
+                # the paper's w/o Window: the window edges give way to a full connection
+                # of the sentences ("employs a fully connected approach for sentence
+                # connections within the semantic graph", §4.3.1)
+                edge_index = torch.cat([edge_index, all_pairs(torch.nonzero(node_type == SENTENCE)[:, 0])], dim=1)
             xs.append(x)
             types.append(node_type)
             batch.append(torch.full((len(x),), b))
-            edges.append(edge_index[:, keep_edge] + offset)
+            edges.append(edge_index + offset)
             offset += len(x)
         self.size = len(rows)
         self.sem_x = torch.cat(xs).float().to(device)
@@ -119,21 +149,29 @@ class DualLevelLayer(nn.Module):
         self.edge_gate = nn.Sequential(nn.Linear(3 * dim, dim), nn.ReLU(), nn.Linear(dim, 1))
         self.message, self.self_loop = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.use_global = use_global
+        self.root_key = nn.Linear(dim, dim)  # eq. 11's W and b
         self.root_update, self.fuse = nn.Linear(2 * dim, dim), nn.Linear(2 * dim, dim)
         self.norm, self.dropout = nn.LayerNorm(dim), dropout
+
+    def root_weights(self, h, batch, root):
+        """Eq. 11's weights: each node's contribution to its graph's super-root, a linear map
+        of the node scored against the root and softmax-normalised over the graph's nodes."""
+        scores = (self.root_key(h) * root.index_select(0, batch)).sum(1) / math.sqrt(h.shape[1])
+        return scatter_softmax(scores, batch, len(root))
 
     def forward(self, h, edges, batch, root):
         # index_select, not h[index]: on CPU the backward of h[index] adds into repeated rows
         # from several threads in no fixed order, so trainings would not repeat.
         s, t = edges
         h_s, h_t = h.index_select(0, s), h.index_select(0, t)
-        w = torch.sigmoid(self.edge_gate(torch.cat([h_s, h_t, (h_s - h_t).abs()], dim=1)))  # eq. 8: w_st
-        m = scatter_mean(w * self.message(h_s), t, len(h))  # eq. 9: weighted messages
-        local = F.relu(self.self_loop(h) + m)  # eq. 10
+        e = torch.cat([h_s, h_t, (h_s - h_t).abs()], dim=1)  # eq. 8: edge feature
+        w = torch.sigmoid(self.edge_gate(e))  # eq. 9: edge weight (an MLP where the paper has one linear map)
+        m = scatter_mean(w * self.message(h_s), t, len(h))
+        local = F.relu(self.self_loop(h) + m)  # eq. 10: weighted aggregation and update
         if self.use_global:
-            root = torch.tanh(
-                self.root_update(torch.cat([root, scatter_mean(local, batch, len(root))], dim=1))
-            )  # eq. 11
+            weights = self.root_weights(local, batch, root)
+            pooled = root.new_zeros(root.shape).index_add_(0, batch, weights[:, None] * local)
+            root = torch.tanh(self.root_update(torch.cat([root, pooled], dim=1)))  # eq. 11: super-root update
             root_of_node = root.index_select(0, batch)
             gate = torch.sigmoid(self.fuse(torch.cat([local, root_of_node], dim=1)))
             local = local + gate * root_of_node  # eq. 12: residual fusion
@@ -152,17 +190,52 @@ class PathwayAlignment(nn.Module):
         self.scale = 1.0 / math.sqrt(dim)
 
     def gather(self, p, h, e_in, mask):
-        scores = self.q_in(p) @ (self.k_in(h) + e_in).transpose(1, 2) * self.scale  # eq. 13: edge attention
+        # eq. 13: k_in and v_in, shared by both graphs' nodes, are the common space
+        scores = self.q_in(p) @ (self.k_in(h) + e_in).transpose(1, 2) * self.scale
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
-        return p + torch.softmax(scores, dim=-1) @ (self.v_in(h) + e_in)  # eq. 14
+        return p + torch.softmax(scores, dim=-1) @ (self.v_in(h) + e_in)  # eq. 15: attention update
 
     def forward(self, h, types, mask):
         """h (B, L, d) nodes of both graphs, types (B, L), mask (B, L) -> pseudo nodes (B, P, d)."""
+        # eq. 14: the edge feature of (node type, direction), an embedding = a linear map of the one-hots
         e_in, e_out = self.edge(types * 2), self.edge(types * 2 + 1)
         p = self.gather(self.pseudo.expand(len(h), -1, -1), h, e_in, mask)
-        scores = (self.q_out(h) + e_out) @ self.k_out(p).transpose(1, 2) * self.scale  # eq. 15: back to the nodes
+        scores = (self.q_out(h) + e_out) @ self.k_out(p).transpose(1, 2) * self.scale  # eq. 15, pseudo -> nodes
         h = h + torch.softmax(scores, dim=-1) @ self.v_out(p)
         return self.gather(p, h, e_in, mask)
+
+
+class DirectAlignment(nn.Module):
+    """The paper's w/o DPGA ablation (§4.3.2): no pseudo nodes; "directly connecting the nodes
+    in the intent and semantic graphs, followed by a fully connected interaction between
+    them" (§3.5: "directly connect the nodes in the intent and semantic graphs and perform
+    interaction between each node"). Every semantic node attends over all of its article's
+    intent nodes and every intent node over all of its semantic nodes, at once (one dense
+    bipartite round of the same edge-featured attention as `PathwayAlignment`, the key's
+    node type standing for the edge's type and direction), then the readout is the mean of
+    all nodes, there being no pseudo nodes to pool."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.edge = nn.Embedding(4, dim)  # source node type; in a bipartite graph it fixes the direction
+        self.q, self.k, self.v = (nn.Linear(dim, dim) for _ in range(3))
+        self.scale = 1.0 / math.sqrt(dim)
+
+    def interact(self, h, types, mask):
+        """h (B, L, d), types (B, L), mask (B, L) -> h after the cross-graph pass (B, L, d)."""
+        intent = types >= COARSE
+        # a node attends to the other graph's nodes; padding attends to every real node, so
+        # that its row stays finite (it is left out of the readout)
+        allowed = mask[:, None, :] & ((intent[:, :, None] != intent[:, None, :]) | ~mask[:, :, None])
+        e = self.edge(types)
+        scores = self.q(h) @ (self.k(h) + e).transpose(1, 2) * self.scale
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        return h + torch.softmax(scores, dim=-1) @ (self.v(h) + e)
+
+    def forward(self, h, types, mask):
+        """-> the mean of each article's nodes after the interaction (B, d)."""
+        h = self.interact(h, types, mask) * mask[..., None]
+        return h.sum(1) / mask.sum(1, keepdim=True)
 
 
 class InSide(nn.Module):
@@ -187,10 +260,12 @@ class InSide(nn.Module):
         self.missing_intent = nn.Parameter(torch.zeros(hidden))
         self.fine_queries = nn.Parameter(torch.randn(N_COARSE, max(self.k, 1), hidden) / math.sqrt(hidden))
         self.fine_key = nn.Linear(hidden, hidden)
-        self.roots = nn.Parameter(torch.zeros(2, hidden))  # initial super-roots: semantic, intent
+        # initial super-roots (semantic, intent), randomly initialised as in the paper, on the
+        # scale of the LayerNorm-ed nodes
+        self.roots = nn.Parameter(torch.randn(2, hidden))
         self.sem_layers = nn.ModuleList(DualLevelLayer(hidden, use_global, dropout) for _ in range(depth))
         self.int_layers = nn.ModuleList(DualLevelLayer(hidden, use_global, dropout) for _ in range(depth))
-        self.alignment = PathwayAlignment(hidden, pseudo_nodes) if use_alignment else None
+        self.alignment = PathwayAlignment(hidden, pseudo_nodes) if use_alignment else DirectAlignment(hidden)
         self.classifier = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2))
 
     def intent_nodes(self, batch: Batch, sentences: torch.Tensor) -> torch.Tensor:
@@ -217,15 +292,15 @@ class InSide(nn.Module):
         h = torch.cat([h_sem, h_int])
         owner = torch.cat([batch.sem_batch, batch.int_batch])
         order = torch.argsort(owner, stable=True)
-        if self.alignment is None:
-            pooled = scatter_mean(h, owner, batch.size)
+        nodes, mask = to_dense_batch(h[order], owner[order], batch_size=batch.size)
+        types, _ = to_dense_batch(
+            torch.cat([batch.sem_type, batch.int_type])[order], owner[order], batch_size=batch.size
+        )
+        if self.use_alignment:
+            pooled = self.alignment(nodes, types, mask).mean(1)  # eq. 16: mean of the pseudo nodes
         else:
-            nodes, mask = to_dense_batch(h[order], owner[order], batch_size=batch.size)
-            types, _ = to_dense_batch(
-                torch.cat([batch.sem_type, batch.int_type])[order], owner[order], batch_size=batch.size
-            )
-            pooled = self.alignment(nodes, types, mask).mean(1)
-        return self.classifier(pooled)
+            pooled = self.alignment(nodes, types, mask)  # w/o DPGA: mean of all nodes after direct interaction
+        return self.classifier(pooled)  # eq. 17
 
 
 @dataclass(frozen=True)
@@ -240,8 +315,10 @@ class InSideSettings:
     epochs: at most this many epochs.
     patience: stop after this many epochs without a better validation macro-F1.
     batch_size: articles per mini-batch.
-    use_entities, use_window, use_fine_intents, use_global, use_alignment: False removes
-        that component (the paper's ablations).
+    use_entities, use_window, use_fine_intents, use_global, use_alignment: False gives the
+        paper's ablation of that component (w/o Entity, w/o Window = sentences fully
+        connected, w/o fine intents, w/o Global, w/o DPGA = direct semantic-intent
+        interaction in place of the pseudo nodes).
     """
 
     hidden: int = 256
@@ -314,7 +391,7 @@ class InSideDetector:
             for first in range(0, len(order), p["batch_size"]):
                 rows = order[first : first + p["batch_size"]]
                 optimiser.zero_grad()
-                loss = F.cross_entropy(
+                loss = F.cross_entropy(  # eq. 18, class-weighted
                     self.module(self._batch(data, rows)),
                     torch.as_tensor(data.y[rows], device=self.device),
                     weight=weight,
