@@ -1,6 +1,7 @@
-"""LGCL + multi-view GMAE on tiny real graphs: relation paths batched exactly, gradients reach
-every component, losses fall, feature learning reads no label, the SVM and the papers'
-cross-validation protocol, and the LLM classes behind the negatives."""
+"""LGCL + multi-view GMAE on tiny real graphs: relation paths batched exactly, the relation-aware
+attention of eq. 1, the news root receiving messages, L_mcos over the decoded outputs (eq. 8),
+gradients reach every component, losses fall, feature learning reads no label, the SVM and
+the papers' cross-validation protocol, and the LLM classes behind the negatives."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from pipeline.models.lgcl import (
     AMRBatch,
     LGCLDetector,
     LGCLEncoder,
+    LGCLSettings,
     MultiViewGMAE,
+    RelationAttentionLayer,
     contrastive_targets,
     llm_classes,
+    multiview_cosine_loss,
     sce,
 )
 
@@ -98,6 +102,113 @@ def test_gmae_loss_reaches_every_component_and_falls(data):
     assert model.embed(batch).shape == (len(data), 32)
 
 
+def test_attention_score_is_eq_1_with_the_relation_on_query_and_key():
+    """beta_uv = (e_u + r_{u->v}) W_q^T W_k (e_v + r_{v->u}), [r_{u->v}; r_{v->u}] = W_r r_uv: with
+    the key-side half zeroed, the relation still moves the score (through the query), and the
+    score has a relation x key-node interaction (term (c)), which a relation term on the key
+    side alone (q_u . (k_v + W_rk r)) cannot produce."""
+    torch.manual_seed(0)
+    dim, heads = 8, 2
+    layer = RelationAttentionLayer(dim, heads, 0.0)
+    h, relations = torch.randn(3, dim), torch.randn(2, dim)
+    src, dst, index = torch.tensor([0, 0, 1]), torch.tensor([1, 2, 2]), torch.tensor([0, 1, 0])
+
+    def beta(h=h, relations=relations):
+        with torch.no_grad():
+            return layer.scores(h, src, dst, relations, index)
+
+    with torch.no_grad():  # eq. 1 by hand, pair by pair
+        to_query, to_key = layer.split(relations).chunk(2, dim=-1)
+        for p in range(3):
+            q = layer.q(h[src[p]] + to_query[index[p]]).view(heads, -1)
+            k = layer.k(h[dst[p]] + to_key[index[p]]).view(heads, -1)
+            torch.testing.assert_close(beta()[p], (q * k).sum(-1) / (dim // heads) ** 0.5)
+    # relation x key node: the double difference over (e_v, r_uv) is term (c) (plus (d)'s cross part)
+    h2, relations2 = h.clone(), relations + torch.randn(2, dim)
+    h2[1] += torch.randn(dim)
+    interaction = beta()[0] - beta(h=h2)[0] - beta(relations=relations2)[0] + beta(h=h2, relations=relations2)[0]
+    assert interaction.abs().max() > 1e-3
+    # the key side without any relation term: the relation still reaches beta, through the query
+    with torch.no_grad():
+        layer.split.weight[dim:] = 0
+    assert (beta() - beta(relations=relations2)).abs().max() > 1e-3
+
+
+def test_news_root_receives_messages_from_its_subtree():
+    """The graph stage stores parent -> child edges and GIN sends messages source -> target;
+    the GMAE takes the graph as undirected, so the root's encoder output (which H^prop and the
+    decoder read) changes with a child's and a grandchild's features (2 GIN layers: 2 hops)."""
+    torch.manual_seed(0)
+    edge_index = torch.tensor([[0, 0, 1], [1, 2, 3]])  # news -> user, news -> user, user -> user
+    x = torch.randn(4, 6)
+    model = MultiViewGMAE(6, hidden=8).eval()
+    outputs = []
+    model.encoder[1].register_forward_hook(lambda module, args, out: outputs.append(out.detach()))
+    for changed in (None, 1, 3):
+        x_changed = x.clone()
+        if changed is not None:
+            x_changed[changed] += 1.0
+        model.embed(GraphBatch.from_data_list([Data(x=x_changed, edge_index=edge_index)]))
+    root = [out[0] for out in outputs]
+    assert (root[0] - root[1]).abs().max() > 1e-4 and (root[0] - root[2]).abs().max() > 1e-4
+
+
+def test_gmae_views_pass_messages_both_ways_and_drop_an_edge_with_its_reverse(data):
+    batch = propagation_batch(data)
+    model = MultiViewGMAE(batch.x.shape[1], hidden=8, edge_drop=0.5)
+    seen = []
+    for module in (model.encoder[0], model.encoder[1], model.decoder):
+        module.register_forward_pre_hook(lambda module, args: seen.append(args[1]))
+    model.loss(batch, torch.Generator().manual_seed(0))
+    stored = set(map(tuple, batch.edge_index.T.tolist()))
+    assert len(seen) == 2 * (2 + 2)  # 2 views: 2 encoder layers + 2 re-masked decodings each
+    for edges in seen:
+        pairs = set(map(tuple, edges.T.tolist()))
+        kept = pairs & stored
+        assert pairs == kept | {(b, a) for a, b in kept}  # the kept stored edges and their reverses
+        assert 0 < len(kept) < len(stored)
+
+
+def test_mcos_is_the_mean_cosine_over_every_pair_of_decoded_outputs():
+    """Eq. 8 on four 1-node outputs (k = m = 2): cosines 0, 1/sqrt2, 1, 1/sqrt2, 0, 1/sqrt2 over
+    the 6 pairs; L_mcos = 1 - their mean. And a transcription of eq. 8 on random outputs:
+    the mean over ordered pairs (l, i) != (l', j) of the per-node cosine, averaged over nodes."""
+    decoded = [torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])]
+    decoded.append(torch.tensor([[2.0, 0.0]]))
+    expected = 1 - (1 + 3 / 2**0.5) / 6
+    torch.testing.assert_close(multiview_cosine_loss(decoded), torch.tensor(expected))
+    torch.manual_seed(0)
+    k, m = 2, 2
+    outputs = {(view, remask): torch.randn(5, 3) for view in range(k) for remask in range(m)}
+    cosines = [
+        ((a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1))).mean()
+        for (view_a, i), a in outputs.items()
+        for (view_b, j), b in outputs.items()
+        if view_a != view_b or i != j  # eq. 8: if l = l' then i != j
+    ]
+    assert len(cosines) == 12  # ordered pairs: 6 unordered ones, each twice
+    torch.testing.assert_close(multiview_cosine_loss(list(outputs.values())), 1 - torch.stack(cosines).mean())
+    assert multiview_cosine_loss(decoded[:1]) == 0
+
+
+@pytest.mark.parametrize("views, remasks", [(2, 2), (1, 3)])
+def test_gmae_mcos_reads_every_decoded_output(data, views, remasks):
+    """L_mcos is computed from the decoder's k * m outputs (all nodes), not from pooled
+    encoder embeddings: with one view it still compares the re-maskings."""
+    batch = propagation_batch(data)
+    model = MultiViewGMAE(batch.x.shape[1], hidden=8, views=views, remasks=remasks)
+    decoded = []
+    model.decoder.register_forward_hook(lambda module, args, out: decoded.append(out))
+    _, consistency = model.losses(batch, torch.Generator().manual_seed(0))
+    assert len(decoded) == views * remasks and all(d.shape == batch.x.shape for d in decoded)
+    torch.testing.assert_close(consistency, multiview_cosine_loss(decoded))
+    assert consistency > 0
+
+
+def test_default_epochs_are_the_papers():
+    assert LGCLSettings().epochs == 50  # "the training of AMR ... with 50 epochs"
+
+
 def test_feature_learning_reads_no_label(data):
     """The SVM is the only step that sees labels: flipping every label (train and val; test
     ones are hidden anyway) leaves the learned features bit-identical, so no label of a
@@ -127,6 +238,10 @@ def test_detector_record_and_predictions(data):
     record = detector.fit(data)
     assert record["selected"]["C"] in SMALL.get("C_grid", [0.001, 0.01, 0.1, 1.0])
     assert len(record["lgcl"]["loss_by_epoch"]) == 2 and len(record["gmae"]["loss_by_epoch"]) == 2
+    gmae = record["gmae"]
+    np.testing.assert_allclose(
+        gmae["loss_by_epoch"], np.add(gmae["mrec_by_epoch"], gmae["mcos_by_epoch"]), atol=2e-5
+    )  # L_prop = L_mrec + L_mcos
     cv = record["cross_validation"]
     assert cv["articles"] == int((data.y >= 0).sum()) and cv["folds"] == 3 and 0 <= cv["accuracy"]["mean"] <= 1
     prob = detector.predict_proba(data)

@@ -6,8 +6,12 @@ Fake News Detection", arXiv:2508.18819.
 LGCL (LLM-guided contrastive learning) over the article's WikiAMR graph (AMR + Wikipedia
 evidence nodes, stage graphs): a graph transformer whose attention between two nodes
 carries their relation path, encoded by a bi-GRU over the relation labels of a shortest
-path (eq. 1; every node pair within the graph stage's max_path_len hops, plus each node
-with itself). The mean-pooled graph embedding z is projected to y' and trained with
+path (every node pair within the graph stage's max_path_len hops, plus each node with
+itself). As in Cai & Lam's graph transformer, W_r splits the path vector r_uv into
+[r_{u->v}; r_{v->u}], added to the query and the key node respectively:
+beta_uv = (e_u + r_{u->v}) W_q^T W_k (e_v + r_{v->u}) (eq. 1, terms (a)-(d);
+`RelationAttentionLayer`). The mean-pooled graph embedding z (H^amr, eq. 2) is projected to
+y' and trained with (eqs. 3-4)
 
     L_lgcl = SCE(y', y_pos) + lambda * max(0, margin - SCE(y', y_neg))
 
@@ -18,18 +22,38 @@ large common direction, which would make both centroids nearly equal). The LLM c
 its zero-shot label where one was parsed and otherwise its scored veracity label
 (P(fake) >= 0.5); both counts are recorded, as is every article without either.
 
-Multi-view GMAE over the article's propagation graph: k views, each masking `feature_mask`
-of the nodes' features with a learnable token and dropping `edge_drop` of the edges; a
-2-layer GIN encoder; m re-maskings of the encoder output (the masked nodes plus a random
+Multi-view GMAE over the article's propagation graph, taken as undirected (the stored
+parent -> child edges plus their reverses, so the news root receives messages; UPFD's usual
+treatment): k views, each masking `feature_mask` of the nodes' features with a learnable
+token and dropping `edge_drop` of the edges (an edge with its reverse); a 2-layer GIN
+encoder (eq. 5); m re-maskings of the encoder output (the masked nodes plus a random
 `remask_rate` of the rest, set to a learnable token) each decoded by a 1-layer GIN;
-L_prop = L_mrec (SCE reconstruction of the masked nodes' features, averaged over views and
-re-maskings) + L_mcos (1 - cosine between the views' mean-pooled graph embeddings).
+L_prop = L_mrec + L_mcos: L_mrec (eq. 7) is the SCE reconstruction of the masked nodes'
+features, averaged over the k * m decoded outputs; L_mcos (eq. 8) is 1 - the mean per-node
+cosine between the decoded features of every pair of the k * m outputs (6 pairs at
+k = m = 2; `multiview_cosine_loss`). H^prop (eq. 6) is the mean over nodes of the encoder
+output on the unaugmented graph.
 
 Both encoders are trained on every article's graph with no label at all (self-supervised,
 transductive in the graphs, never in the labels). Then the two graph embeddings,
 concatenated and standardised with train statistics, go into a linear SVM whose C is
 chosen on validation macro-F1; P(fake) is the logistic of its decision value. An article
 without a WikiAMR or propagation graph gets zeros for that part (counted).
+
+Joint objective. The paper trains L = L_lgcl + L_prop; here LGCL is trained first, then the
+GMAE. The two encoders share no parameter and each loss reads only its own encoder, so
+the gradient of L with respect to one encoder's parameters is that of its own loss, and
+AdamW (per-element moments and weight decay, no clipping, one learning rate `lr`) makes a
+step on L over a batch exactly the two separate steps over that batch: order does not
+matter, and interleaving the two runs with the same batches, epochs and random draws
+would give the same parameters. What does differ from a joint run: (1) the epoch counts
+are separate (`epochs` for LGCL, `gmae_epochs` for the GMAE; a joint run has one);
+(2) the batches: LGCL steps on `batch_size` articles with a WikiAMR graph, the GMAE on
+`gmae_batch_size` articles with a propagation graph, each with its own shuffle, so the two
+take different numbers of steps per epoch; (3) the random draws (shuffles and masks from
+one generator, dropout from torch's global RNG) come in a different order. None of this
+changes the objective either encoder minimises; it changes the stochastic path (number of
+steps, batch composition, noise).
 
 Also recorded: the papers' protocol, 5-fold stratified cross-validation (80:20) of the SVM
 on the same features over the train and validation articles (test labels are hidden
@@ -53,6 +77,7 @@ from torch_geometric.data import Batch as GraphBatch
 from torch_geometric.data import Data
 from torch_geometric.nn import GINConv, global_mean_pool
 from torch_geometric.utils import softmax as edge_softmax
+from torch_geometric.utils import to_undirected
 
 from pipeline.models.inputs import MethodInputs
 from pipeline.models.training import macro_f1, seed_everything
@@ -87,25 +112,52 @@ class RelationEncoder(nn.Module):
 
 
 class RelationAttentionLayer(nn.Module):
+    """One graph-transformer layer with Cai & Lam's relation-aware attention (eq. 1).
+
+    The path encoding r_uv of the pair (u, v) (the bi-GRU's [q->_n; q<-_0], path read from u
+    to v) is split by a linear W_r into [r_{u->v}; r_{v->u}], which enter the query and the key:
+
+        beta_uv = (e_u + r_{u->v}) W_q^T W_k (e_v + r_{v->u})
+                = e_u W_q^T W_k e_v + e_u W_q^T W_k r_{v->u} + r_{u->v} W_q^T W_k e_v + r_{u->v} W_q^T W_k r_{v->u}
+
+    i.e. terms (a)-(d) of eq. 1, per head, scaled by 1/sqrt(head_dim) and normalised by a
+    softmax over the pairs of each query node u. W_q, W_k (the paper's W_p, W_k) carry a bias
+    applied once. Public implementations of Cai & Lam's layer (`relation_in_proj`) add the two
+    halves after the projections (W_q e_u + r_{u->v}), a reparametrisation of the same form;
+    this follows the paper's formula. The value is W_v e_v + W_rv r_uv: the paper does not
+    define it (those implementations put no relation term there); the relation path stays in
+    the message as before.
+    """
+
     def __init__(self, dim: int, heads: int, dropout: float):
         super().__init__()
         self.heads, self.head_dim = heads, dim // heads
         self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
-        self.rk, self.rv = nn.Linear(dim, dim, bias=False), nn.Linear(dim, dim, bias=False)
+        self.split = nn.Linear(dim, 2 * dim, bias=False)  # W_r: r_uv -> [r_{u->v}; r_{v->u}]
+        self.rv = nn.Linear(dim, dim, bias=False)
         self.out = nn.Linear(dim, dim)
         self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
         self.norm1, self.norm2, self.dropout = nn.LayerNorm(dim), nn.LayerNorm(dim), dropout
 
-    def forward(self, h, src, dst, relations, relation_index):
-        """h (N, d); attention from node src[p] to node dst[p] through relation vector
-        relations[relation_index[p]]. The relation projections run once per distinct path."""
+    def scores(self, h, src, dst, relations, relation_index) -> torch.Tensor:
+        """beta (P, heads) of eq. 1 for query node src[p], key node dst[p] and relation vector
+        relations[relation_index[p]], before the softmax. W_q and W_k are applied to e and r
+        separately ((e + r) W^T = e W^T + r W^T), so the relation projections run once per
+        distinct path, not once per pair."""
         shape = (-1, self.heads, self.head_dim)
+        to_query, to_key = self.split(relations).chunk(2, dim=-1)  # r_{u->v}, r_{v->u}
         # index_select, not x[index]: on CPU the backward of x[index] accumulates with several
         # threads in no fixed order, which made LGCL's training differ run to run
-        q = self.q(h).index_select(0, src).view(shape)
-        k = (self.k(h).index_select(0, dst) + self.rk(relations).index_select(0, relation_index)).view(shape)
+        q = self.q(h).index_select(0, src) + F.linear(to_query, self.q.weight).index_select(0, relation_index)
+        k = self.k(h).index_select(0, dst) + F.linear(to_key, self.k.weight).index_select(0, relation_index)
+        return (q.view(shape) * k.view(shape)).sum(-1) / math.sqrt(self.head_dim)
+
+    def forward(self, h, src, dst, relations, relation_index):
+        """h (N, d); attention from node src[p] to node dst[p] through relation vector
+        relations[relation_index[p]]."""
+        shape = (-1, self.heads, self.head_dim)
         v = (self.v(h).index_select(0, dst) + self.rv(relations).index_select(0, relation_index)).view(shape)
-        a = edge_softmax((q * k).sum(-1) / math.sqrt(self.head_dim), src, num_nodes=len(h))  # eq. 1, per head
+        a = edge_softmax(self.scores(h, src, dst, relations, relation_index), src, num_nodes=len(h))
         a = F.dropout(a, self.dropout, self.training)
         agg = h.new_zeros(len(h), self.heads, self.head_dim).index_add_(0, src, a[..., None] * v).reshape(len(h), -1)
         h = self.norm1(h + F.dropout(self.out(agg), self.dropout, self.training))
@@ -177,7 +229,41 @@ def gin(in_dim: int, out_dim: int) -> GINConv:
     return GINConv(nn.Sequential(nn.Linear(in_dim, out_dim), nn.ReLU(), nn.Linear(out_dim, out_dim)), train_eps=True)
 
 
+def multiview_cosine_loss(decoded: list[torch.Tensor]) -> torch.Tensor:
+    """L_mcos of eq. 8 over the k * m decoded feature matrices F_dec_i^{G_l} (each N x d,
+    one row per node of the batch, all nodes: eq. 8 restricts to none).
+
+    Eq. 8 is the mean (M) over every pair of decoded outputs (l, i) != (l', j) (the same view
+    with two re-maskings, or two views) of their cosine; taken row-wise (per node, as SCE is),
+    averaged over nodes and pairs. Cosine is symmetric, so the mean over ordered pairs equals
+    the mean over the C(k*m, 2) unordered ones (6 for k = m = 2). The paper writes the mean
+    cosine similarity itself, but introduces it "to minimize the divergence across the views";
+    minimising +cos would push the views apart, so the loss is 1 - mean cosine (the same
+    gradient as -cos). Fewer than two outputs: 0.
+
+    With u_a the row-normalised outputs, the sum over the pairs a < b of u_a . u_b is
+    (|sum_a u_a|^2 - sum_a |u_a|^2) / 2 per node: one pass over the K = k * m outputs instead
+    of one per pair (F.cosine_similarity pair by pair took 40% of a GMAE step on CPU).
+    """
+    count = len(decoded)
+    if count < 2:
+        return decoded[0].new_zeros(())
+    unit = F.normalize(torch.stack(decoded), dim=-1)  # (K, N, d)
+    total = unit.sum(0)
+    pair_sums = ((total * total).sum(-1) - (unit * unit).sum((0, 2))) / 2  # (N,)
+    return 1 - pair_sums.mean() / (count * (count - 1) / 2)
+
+
 class MultiViewGMAE(nn.Module):
+    """Multi-view GMAE over propagation graphs (eqs. 5-8).
+
+    Message passing runs over the propagation graph taken as undirected: the graph stage
+    stores parent -> child edges (news -> user, user -> user) and PyG's GINConv sends
+    messages source -> target, so on the stored edges the news root, the only node with the
+    article's text, would aggregate nothing. Each edge gets its reverse here (`undirected`),
+    as standard UPFD usage does; edge dropping removes a stored edge with its reverse.
+    """
+
     def __init__(
         self,
         in_dim: int,
@@ -204,36 +290,51 @@ class MultiViewGMAE(nn.Module):
             gamma=gamma,
         )
 
+    @staticmethod
+    def undirected(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+        """The stored parent -> child edges plus their reverses (coalesced)."""
+        return to_undirected(edge_index, num_nodes=num_nodes)
+
     def encode(self, x, edge_index):
+        """The 2-layer GIN encoder (eq. 5) over the message-passing edges it is given."""
         h = F.relu(self.encoder[0](x, edge_index))
         return self.encoder[1](h, edge_index)
 
     def embed(self, batch) -> torch.Tensor:
-        return global_mean_pool(self.encode(batch.x, batch.edge_index), batch.batch, batch.num_graphs)
+        """H^prop (eq. 6): the mean over nodes of the encoder output on the unaugmented,
+        undirected graph."""
+        edges = self.undirected(batch.edge_index, batch.num_nodes)
+        return global_mean_pool(self.encode(batch.x, edges), batch.batch, batch.num_graphs)
 
-    def loss(self, batch, generator: torch.Generator) -> torch.Tensor:
+    def losses(self, batch, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(L_mrec, L_mcos) on one batch: k views (feature mask + edge drop), m re-maskings each.
+
+        L_mrec (eq. 7): SCE between the masked nodes' decoded and input features, averaged over
+        the k * m decoded outputs (eq. 7 sums; the mean only rescales). L_mcos (eq. 8):
+        `multiview_cosine_loss` over the same k * m decoded outputs."""
         s = self.settings
         n, device = batch.num_nodes, batch.x.device
 
         def draw(count, rate):
             return (torch.rand(count, generator=generator) < rate).to(device)
 
-        pooled, reconstruction = [], 0.0
+        decoded_all, reconstruction = [], 0.0
         for _ in range(s["views"]):
             masked = draw(n, s["feature_mask"])
-            edges = batch.edge_index[:, ~draw(batch.edge_index.shape[1], s["edge_drop"])]
+            edges = self.undirected(batch.edge_index[:, ~draw(batch.edge_index.shape[1], s["edge_drop"])], n)
             x = torch.where(masked[:, None], self.mask_token, batch.x)
             h = self.encode(x, edges)
-            pooled.append(global_mean_pool(h, batch.batch, batch.num_graphs))
             for _ in range(s["remasks"]):
                 remask = masked | draw(n, s["remask_rate"])
                 decoded = self.decoder(torch.where(remask[:, None], self.remask_token, self.to_decoder(h)), edges)
-                reconstruction = reconstruction + sce(decoded[masked], batch.x[masked], s["gamma"]).mean()  # L_mrec
-        pairs = [(a, b) for a in range(len(pooled)) for b in range(a + 1, len(pooled))]
-        consistency = sum(1 - F.cosine_similarity(pooled[a], pooled[b]).mean() for a, b in pairs) / max(
-            len(pairs), 1
-        )  # L_mcos
-        return reconstruction / (s["views"] * s["remasks"]) + consistency
+                decoded_all.append(decoded)
+                reconstruction = reconstruction + sce(decoded[masked], batch.x[masked], s["gamma"]).mean()
+        return reconstruction / len(decoded_all), multiview_cosine_loss(decoded_all)
+
+    def loss(self, batch, generator: torch.Generator) -> torch.Tensor:
+        """L_prop = L_mrec + L_mcos."""
+        reconstruction, consistency = self.losses(batch, generator)
+        return reconstruction + consistency
 
 
 # ---------------------------------------------------------------- detector
@@ -279,10 +380,12 @@ class LGCLSettings:
     margin: margin of the negative term.
     gamma: exponent of the scaled cosine error.
     lr: Adam's learning rate (both encoders).
-    epochs, batch_size: LGCL training.
+    epochs, batch_size: LGCL training (the paper trains the AMR part for 50 epochs).
     gmae_hidden, feature_mask, edge_drop, views, remasks, remask_rate: the multi-view GMAE
-        over propagation graphs (k views, m re-maskings).
-    gmae_epochs, gmae_batch_size: GMAE training.
+        over propagation graphs (k views, m re-maskings; the paper: 50% masked, 20% of edges
+        dropped, k = m = 2; no re-mask rate given).
+    gmae_epochs, gmae_batch_size: GMAE training (the paper gives no epoch count, only its time:
+        5 minutes on PolitiFact).
     C_grid: the linear SVM's C values; validation macro-F1 picks one.
     cv_folds: folds of the papers' cross-validation protocol, recorded beside.
     use_lgcl, use_propagation: False drops that embedding (the "only L_prop" / "only L_lgcl" ablations).
@@ -296,7 +399,7 @@ class LGCLSettings:
     margin: float = 1.0
     gamma: float = 2.0
     lr: float = 1e-3
-    epochs: int = 20
+    epochs: int = 50
     batch_size: int = 8
     gmae_hidden: int = 128
     feature_mask: float = 0.5
@@ -414,23 +517,31 @@ class LGCLDetector:
             p["gamma"],
         ).to(self.device)
         optimiser = torch.optim.AdamW(self.gmae.parameters(), lr=p["lr"])
-        losses, start = [], time.perf_counter()
+        losses, parts, start = [], {"mrec": [], "mcos": []}, time.perf_counter()
         for _ in progress_bar(range(p["gmae_epochs"]), desc=f"gmae seed {self.seed}", unit="epoch", leave=False):
             self.gmae.train()
             order = torch.randperm(len(graphs), generator=generator).tolist()
-            total = 0.0
+            totals = np.zeros(2)
             for first in range(0, len(order), p["gmae_batch_size"]):
                 chunk = [graphs[i] for i in order[first : first + p["gmae_batch_size"]]]
-                loss = self.gmae.loss(GraphBatch.from_data_list(chunk).to(self.device), generator)
+                reconstruction, consistency = self.gmae.losses(
+                    GraphBatch.from_data_list(chunk).to(self.device), generator
+                )
+                loss = reconstruction + consistency  # L_prop
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total += loss.item() * len(chunk)
-            losses.append(round(total / len(graphs), 5))
+                totals += np.array([reconstruction.item(), consistency.item()]) * len(chunk)
+            totals /= len(graphs)
+            losses.append(round(float(totals.sum()), 5))
+            parts["mrec"].append(round(float(totals[0]), 5))
+            parts["mcos"].append(round(float(totals[1]), 5))
         return {
             "epochs": p["gmae_epochs"],
             "seconds_per_epoch": round((time.perf_counter() - start) / max(p["gmae_epochs"], 1), 4),
             "loss_by_epoch": losses,
+            "mrec_by_epoch": parts["mrec"],
+            "mcos_by_epoch": parts["mcos"],
             "articles_with_graph": len(graphs),
         }
 
