@@ -356,8 +356,8 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
     lines = [
         "## The papers' numbers and ours",
         "",
-        "| paper | dataset | paper acc | paper F1 | ours | our acc | our macro-F1 |",
-        "|---|---|---|---|---|---|---|",
+        "| paper | dataset | paper acc | paper F1 | ours | our acc | our macro-F1 | not like for like |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for pub in PUBLISHED:
         found = [
@@ -368,7 +368,7 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
         ]
         paper = f"| {pub.paper} | {pub.dataset} | {pub.accuracy or '–'} | {pub.f1 or '–'} |"
         if not found:
-            lines.append(f"{paper} not run ({', '.join(pub.ours)}) | | |")
+            lines.append(f"{paper} not run ({', '.join(pub.ours)}) | | | {pub.differs} |")
         for run, name in found:
             row = table[run.key][name][pub.method]
             size = sample_size(run, name)
@@ -381,7 +381,8 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
             )
             where = f"{where} ({name})"
             lines.append(
-                f"{paper} {where} | {_cell(row, 'accuracy')}{_coverage_note(row)} | {_cell(row, 'macro_f1')} |"
+                f"{paper} {where} | {_cell(row, 'accuracy')}{_coverage_note(row)} | {_cell(row, 'macro_f1')} "
+                f"| {pub.differs} |"
             )
     return lines + [
         "",
