@@ -13,6 +13,8 @@ full-data run under reports/full/<name>/ (its params.yaml and metrics/<method>.j
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ class Run:
     params: dict
     metrics: dict[tuple[str, str], dict] = field(default_factory=dict)  # (method, dataset) -> metrics JSON
     plots_dir: Path | None = None
+    locked: dict[str, set[str]] = field(default_factory=dict)  # a full run's dvc.lock: dep path -> its md5s
 
     @property
     def datasets(self) -> list[str]:
@@ -75,11 +78,35 @@ def load_runs(root: Path) -> list[Run]:
     runs = [embedded]
     for folder in sorted(p for p in (root / "reports/full").glob("*") if (p / "metrics").is_dir()):
         run = Run(f"full/{folder.name}", yaml.safe_load((folder / "params.yaml").read_text()))
+        run.locked = _locked_deps(folder / "dvc.lock")
         for path in sorted((folder / "metrics").glob("*.json")):
             metrics = _read(path)
             run.metrics[metrics.get("method", path.stem), metrics.get("dataset", folder.name)] = metrics
         runs.append(run)
     return runs
+
+
+def _locked_deps(lock: Path) -> dict[str, set[str]]:
+    """Every dependency path a dvc.lock records, with the md5s it records for it."""
+    stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}) if lock.exists() else {}
+    deps: dict[str, set[str]] = {}
+    for stage in stages.values():
+        for dep in stage.get("deps", []):
+            deps.setdefault(dep["path"], set()).add(dep.get("md5"))
+    return deps
+
+
+def model_code(method: str) -> str:
+    """The file that holds a method's model, e.g. pipeline/models/mmfnd.py."""
+    return methods.spec(method).module.replace(".", "/") + ".py"
+
+
+def ran_current_code(run: Run, method: str) -> bool:
+    """Whether a full run's dvc.lock records the md5 of the method's model file as this code
+    has it. Runs locked before the stage graph named that file (it named all of
+    pipeline/models) do not."""
+    current = Path(importlib.util.find_spec(methods.spec(method).module).origin).read_bytes()
+    return hashlib.md5(current).hexdigest() in run.locked.get(model_code(method), set())
 
 
 def summarise(metrics: dict) -> dict:
@@ -380,6 +407,8 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
                 else "full data"
             )
             where = f"{where} ({name})"
+            if run.key != "embedded" and not ran_current_code(run, pub.method):
+                where += f", run with earlier code than today's `{model_code(pub.method)}`"
             lines.append(
                 f"{paper} {where} | {_cell(row, 'accuracy')}{_coverage_note(row)} | {_cell(row, 'macro_f1')} "
                 f"| {pub.differs} |"
