@@ -28,7 +28,7 @@ from pipeline.vectors import META_KEY
 
 def tasks_for(dataset: str, cfg: dict) -> list[str]:
     """Stage llm: veracity everywhere (GLPN-LLM, llm_only); zero_shot only for the datasets
-    listed under it (LGCL), as it costs a generation per article."""
+    listed under it (LGCL), as it costs a forward pass per article."""
     return ["veracity"] + (["zero_shot"] if dataset in cfg.get("zero_shot", {}).get("datasets", []) else [])
 
 
@@ -44,8 +44,7 @@ def task_rows(task: str, dataset: str, articles, cfg: dict) -> list[int] | None:
 
 def veracity_rows(articles, cfg: dict) -> list[int] | None:
     """The rows the veracity task scores: those in `llm.veracity.splits` (None: all).
-    GLPN-LLM and llm_only read only val and test rows; LGCL falls back on train rows'
-    veracity where its zero-shot answer has no label word."""
+    GLPN-LLM reads only test rows, llm_only val and test rows."""
     splits = cfg.get("veracity", {}).get("splits")
     if splits is None:
         return None

@@ -26,8 +26,10 @@ from pipeline.models.lgcl import (
     multiview_cosine_loss,
     sce,
 )
+from pipeline.settings import ParamsError
 
 SMALL = dict(hidden=32, heads=2, layers=1, epochs=2, batch_size=8, gmae_hidden=32, gmae_epochs=2, cv_folds=3)
+SMALL |= dict(label_fractions=[0.3, 0.6], label_fraction_folds=3)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -266,16 +268,51 @@ def test_articles_without_graphs_get_zero_features(data):
     assert not detector.features(missing)[0].any()
 
 
-def test_llm_classes_prefer_zero_shot_then_scored_veracity(data):
-    rows = dataclasses.replace(
-        data,
-        llm_zero_shot=np.array([1, 0, -1, -1] + [-1] * (len(data) - 4)),
-        llm_prob_fake=np.array([0.1, 0.9, 0.7, np.nan] + [0.2] * (len(data) - 4)),
-    )
+def test_llm_classes_are_the_zero_shot_classes_counted(data):
+    rows = dataclasses.replace(data, llm_zero_shot=np.array([1, 0, -1, 1] + [0] * (len(data) - 4)))
     classes, counts = llm_classes(rows)
-    assert classes[:4].tolist() == [1, 0, 1, -1]
-    assert counts == {"zero_shot": 2, "scored_veracity": len(data) - 3, "none": 1}
+    assert classes[:4].tolist() == [1, 0, -1, 1]
+    assert counts == {"fake": 2, "real": len(data) - 3, "none": 1}
     _, y_neg, has_negative, counts = contrastive_targets(rows)
-    assert not has_negative[3] and not y_neg[3].any() and counts["without_negative"] == 1
+    assert not has_negative[2] and not y_neg[2].any() and counts["without_negative"] == 1
     text = rows.text - rows.text.mean(0)
     np.testing.assert_allclose(y_neg[0].numpy(), text[classes == 0].mean(0), atol=1e-6)  # fake -> the real centroid
+
+
+def test_lgcl_without_zero_shot_classes_is_a_clear_error(data):
+    with pytest.raises(ValueError, match="llm.zero_shot.datasets"):
+        LGCLDetector(seed=0, **SMALL).fit(dataclasses.replace(data, llm_zero_shot=None))
+
+
+def test_nested_cross_validation_reads_held_out_labels_only_to_score():
+    """C and the standardisation come from the fold's training rows: flipping every held-out
+    label leaves C as it was and turns accuracy into its complement."""
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 30)
+    X = rng.normal(size=(60, 5)) + y[:, None] * 0.8
+    held_out = np.arange(0, 60, 5)
+    fit_rows = np.setdiff1d(np.arange(60), held_out)
+    detector = LGCLDetector(seed=0, cv_folds=3)
+    accuracy, _, C = detector._held_out_scores(X, y, fit_rows, held_out)
+    flipped = y.copy()
+    flipped[held_out] = 1 - flipped[held_out]
+    accuracy_flipped, _, C_flipped = detector._held_out_scores(X, flipped, fit_rows, held_out)
+    assert C_flipped == C and accuracy_flipped == pytest.approx(1 - accuracy)
+
+
+def test_protocols_choose_C_per_fold_and_grow_the_training_set_against_a_fixed_held_out_set(data):
+    detector = LGCLDetector(seed=0, **(SMALL | {"label_fractions": [0.2, 0.4, 0.6], "label_fraction_folds": 3}))
+    record = detector.fit(data)
+    labelled = int((data.y >= 0).sum())
+    assert len(record["cross_validation"]["C_by_fold"]) == 3
+    rows = record["label_fraction"]
+    assert [row["train_share"] for row in rows] == [0.2, 0.4, 0.6]
+    sizes = [row["train_articles"] for row in rows]
+    assert sizes == sorted(sizes) and abs(sizes[-1] - 0.6 * labelled) <= 2
+    assert all(row["held_out_articles"] == round(labelled / 3, 1) for row in rows)
+    assert all(0 <= row["accuracy"]["mean"] <= 1 for row in rows)
+
+
+def test_label_fractions_past_what_the_held_out_set_leaves_are_refused():
+    with pytest.raises(ParamsError, match="label_fractions"):
+        LGCLDetector(label_fractions=[0.5, 0.95])

@@ -154,7 +154,7 @@ def _workdir(folder: Path, model: Path, cache_dir: Path) -> Path:
             "commit_seconds": 0.2,
             "max_input_tokens": 128,
             "cache_dir": str(cache_dir),
-            "zero_shot": {"datasets": [DATASET], "max_new_tokens": 4},
+            "zero_shot": {"datasets": [DATASET]},
         }
     }
     (folder / "data" / "interim" / DATASET).mkdir(parents=True)

@@ -122,13 +122,9 @@ class Stub:
                 self.httpd.shutdown()
                 self.httpd.server_close()
 
-    def contents(self, veracity: bool | None = None) -> list[str]:
-        """The article prompts received, optionally only the scoring (logprobs) ones or the others."""
-        return [
-            r["messages"][-1]["content"]
-            for r in self.requests
-            if veracity is None or bool(r.get("logprobs")) == veracity
-        ]
+    def contents(self) -> list[str]:
+        """The article prompts received, in order."""
+        return [r["messages"][-1]["content"] for r in self.requests]
 
 
 @pytest.fixture()
@@ -256,8 +252,10 @@ def test_server_without_logprobs_is_a_clear_error_and_caches_nothing(stubs, arti
     with pytest.raises(backends.LLMUnavailable, match=r"returned no top_logprobs.*llm\.openai\.top_logprobs = 20"):
         _annotate(stub.url, tmp_path / "c.sqlite", articles, tasks=("veracity",))
     assert len(ResultCache(tmp_path / "c.sqlite")) == 0  # not stored as nulls for good
-    table, _ = _annotate(stub.url, tmp_path / "c.sqlite", articles, tasks=("zero_shot",))
-    assert table["zero_shot_label"].notna().sum() == 10  # generation needs no logprobs
+    with pytest.raises(backends.LLMUnavailable, match="returned no top_logprobs"):
+        _annotate(stub.url, tmp_path / "c.sqlite", articles, tasks=("zero_shot",))  # scored the same way
+    table, _ = _annotate(stub.url, tmp_path / "c.sqlite", articles, tasks=("intents",))
+    assert table["intent_belief"].notna().sum() == 10  # generation needs no logprobs
 
 
 def test_server_killed_mid_run_then_restarted_resumes_without_recomputing(stubs, articles, tmp_path):
@@ -274,9 +272,9 @@ def test_server_killed_mid_run_then_restarted_resumes_without_recomputing(stubs,
 
     restarted = stubs(port=first.port)
     table, counts = _annotate(restarted.url, tmp_path / "c.sqlite", articles)
-    rescored = restarted.contents(veracity=True)
-    assert len(rescored) == 4 and not set(rescored) & set(answered)  # nothing committed is recomputed
-    assert len(restarted.contents(veracity=False)) == 10
+    rescored = restarted.contents()
+    assert len(rescored) == 4 + 10 and not set(rescored) & set(answered)  # nothing committed is recomputed
     assert counts["veracity"]["from_cache"] == 6 and counts["veracity"]["computed"] == 4
+    assert counts["zero_shot"]["computed"] == 10
     pd.testing.assert_frame_equal(table, reference)
     assert table["veracity_prob_fake"].notna().sum() == 10

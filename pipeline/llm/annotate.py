@@ -2,7 +2,8 @@
 
 Tasks:
   veracity   P(fake) from next-token probabilities of the label words (GLPN-LLM pseudo labels)
-  zero_shot  one generated word, parsed into real/fake (LGCL negative centroids)
+  zero_shot  the same scoring with LGCL's one-word prompt, class = the likelier label word
+             (LGCL negative centroids): every article with a text gets a class
   intents    one generated paragraph per perspective: belief, desire, plan, outcome (InSide)
 
 Only the raw model answers are cached; parsing happens when the table is assembled, so a
@@ -25,6 +26,7 @@ from pipeline.llm.prompts import Prompt, load_prompt
 from pipeline.progress import progress_bar
 
 TASKS = ("veracity", "zero_shot", "intents")
+SCORED_TASKS = ("veracity", "zero_shot")  # read from next-token label probabilities, never generated
 PROMPT_OVERHEAD_TOKENS = 256  # room kept for the template around the article text
 NOT_REQUESTED = "split not in llm.veracity.splits"
 INTENTS_NOT_REQUESTED = "dataset not in llm.intents.datasets"
@@ -74,13 +76,10 @@ class Annotator:
 
     def _decoding(self, task: str, part: str) -> dict:
         decoding = {"max_input_tokens": self.cfg.get("max_input_tokens", 512)}
-        if task == "veracity":
+        if task in SCORED_TASKS:
             decoding["scoring"] = "next-token label probabilities"
         else:
-            decoding |= {
-                "greedy": True,
-                "max_new_tokens": self.cfg.get(task, {}).get("max_new_tokens", 4 if task == "zero_shot" else 64),
-            }
+            decoding |= {"greedy": True, "max_new_tokens": self.cfg.get(task, {}).get("max_new_tokens", 64)}
         if task == "intents":
             decoding["perspective"] = part
             if self._share_prefix(task):
@@ -137,7 +136,7 @@ class Annotator:
         language; one part, or with a shared prefix, every part of its articles)."""
         first = batch[0].request
         chats = [item.chat for item in batch]
-        if first.task == "veracity":
+        if first.task in SCORED_TASKS:
             answers = self.backend.score_labels(chats, self.prompts[first.task].labels(articles["lang"].iat[first.row]))
         else:
             max_new_tokens = self._decoding(first.task, first.part)["max_new_tokens"]
@@ -228,6 +227,19 @@ def parse_label(answer: str, labels: dict[str, list[str]]) -> tuple[str | None, 
     return min(hits)[1], None
 
 
+def _scored(requests: list[Request], entries: dict, n: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """P(fake), the probability mass on the label words and the null reason per row, from a
+    scored task's cache entries."""
+    prob, mass, reason = np.full(n, np.nan), np.full(n, np.nan), [NOT_REQUESTED] * n
+    for r in requests:
+        answer = entries[r.key]["answer"] if r.key in entries else None
+        if answer is None:
+            reason[r.row] = "no label word among scored tokens" if r.key in entries else "empty text"
+        else:
+            prob[r.row], mass[r.row], reason[r.row] = answer["fake"], answer["mass"], None
+    return prob, mass, reason
+
+
 def assemble(
     articles: pd.DataFrame, results: dict[str, tuple[list[Request], dict]], prompts: dict[str, Prompt]
 ) -> pd.DataFrame:
@@ -236,14 +248,7 @@ def assemble(
     n = len(articles)
     table = {"id": articles["id"].tolist()}
     if "veracity" in results:
-        requests, entries = results["veracity"]
-        prob, mass, reason = np.full(n, np.nan), np.full(n, np.nan), [NOT_REQUESTED] * n
-        for r in requests:
-            answer = entries[r.key]["answer"] if r.key in entries else None
-            if answer is None:
-                reason[r.row] = "no label word among scored tokens" if r.key in entries else "empty text"
-            else:
-                prob[r.row], mass[r.row], reason[r.row] = answer["fake"], answer["mass"], None
+        prob, mass, reason = _scored(*results["veracity"], n)
         table |= {
             "veracity_prob_fake": prob,
             "veracity_confidence": np.maximum(prob, 1 - prob),
@@ -251,18 +256,11 @@ def assemble(
             "veracity_null_reason": reason,
         }
     if "zero_shot" in results:
-        requests, entries = results["zero_shot"]
-        label, raw, reason = [None] * n, [None] * n, [None] * n
-        for r in requests:
-            if r.key not in entries:
-                reason[r.row] = "empty text"
-                continue
-            raw[r.row] = entries[r.key]["answer"]
-            word, reason[r.row] = parse_label(raw[r.row], prompts["zero_shot"].labels(articles["lang"].iat[r.row]))
-            label[r.row] = None if word is None else int(word == "fake")
+        prob, mass, reason = _scored(*results["zero_shot"], n)
         table |= {
-            "zero_shot_label": pd.array(label, dtype="Int8"),
-            "zero_shot_raw": raw,
+            "zero_shot_label": pd.array([None if np.isnan(p) else int(p >= 0.5) for p in prob], dtype="Int8"),
+            "zero_shot_prob_fake": prob,
+            "zero_shot_label_mass": mass,
             "zero_shot_null_reason": reason,
         }
     if "intents" in results:

@@ -41,12 +41,12 @@ def veracity_quality(y: np.ndarray, prob_fake: np.ndarray, top_fraction: float =
 
 
 def zero_shot_quality(y: np.ndarray, label: pd.Series) -> dict:
-    parsed = label.notna().to_numpy()
-    out = {"n": int(len(parsed)), "parsed": int(parsed.sum())}
-    if parsed.any():
-        pred = label[parsed].astype(int).to_numpy()
+    classified = label.notna().to_numpy()
+    out = {"n": int(len(classified)), "classified": int(classified.sum())}
+    if classified.any():
+        pred = label[classified].astype(int).to_numpy()
         out |= {
-            "accuracy": round(float((pred == y[parsed]).mean()), 4),
+            "accuracy": round(float((pred == y[classified]).mean()), 4),
             "predicted_fake_share": round(float(pred.mean()), 4),
         }
     return out

@@ -19,8 +19,9 @@ where y_pos is the article's own text-encoder vector and y_neg the centroid of t
 vectors of the articles the LLM put in the other class, SCE(a, b) = (1 - cos(a, b))^gamma.
 Text vectors are centred on the mean over all articles first (the MiniLM vectors share a
 large common direction, which would make both centroids nearly equal). The LLM class is
-its zero-shot label where one was parsed and otherwise its scored veracity label
-(P(fake) >= 0.5); both counts are recorded, as is every article without either.
+its zero-shot answer to the paper's one-word prompt, read as the likelier of the two label
+words' next-token probabilities (stage llm), so every article with a text gets one; how
+many articles get each class is recorded.
 
 Multi-view GMAE over the article's propagation graph, taken as undirected (the stored
 parent -> child edges plus their reverses, so the news root receives messages; UPFD's usual
@@ -55,9 +56,11 @@ one generator, dropout from torch's global RNG) come in a different order. None 
 changes the objective either encoder minimises; it changes the stochastic path (number of
 steps, batch composition, noise).
 
-Also recorded: the papers' protocol, 5-fold stratified cross-validation (80:20) of the SVM
-on the same features over the train and validation articles (test labels are hidden
-from every method here). Ablations: use_lgcl / use_propagation (only-L_prop / only-L_lgcl).
+Also recorded, on the same features over the train and validation articles (test labels
+are hidden from every method here): the paper's protocol, 5-fold stratified
+cross-validation (80:20) of the SVM with C chosen inside each fold, and its Table 5, the
+SVM trained on 10-90% of the labelled articles against a fixed held-out 10%.
+Ablations: use_lgcl / use_propagation (only-L_prop / only-L_lgcl).
 """
 
 from __future__ import annotations
@@ -341,17 +344,16 @@ class MultiViewGMAE(nn.Module):
 
 
 def llm_classes(data: MethodInputs) -> tuple[np.ndarray, dict]:
-    """The LLM's class per article (1 fake, 0 real, -1 none): zero-shot where parsed, else scored veracity."""
-    zero_shot = data.llm_zero_shot if data.llm_zero_shot is not None else np.full(len(data), -1)
-    prob = data.llm_prob_fake if data.llm_prob_fake is not None else np.full(len(data), np.nan)
-    scored = np.where(np.isnan(prob), -1, (prob >= 0.5).astype(int))
-    classes = np.where(zero_shot >= 0, zero_shot, scored)
-    counts = {
-        "zero_shot": int((zero_shot >= 0).sum()),
-        "scored_veracity": int(((zero_shot < 0) & (scored >= 0)).sum()),
-        "none": int((classes < 0).sum()),
-    }
-    return classes.astype(np.int64), counts
+    """The LLM's zero-shot class per article (1 fake, 0 real, -1 none: an empty text) and how
+    many articles get each."""
+    if data.llm_zero_shot is None:
+        raise ValueError(
+            "lgcl: needs the LLM's zero-shot classes (llm.parquet has no zero_shot_label): "
+            "add the dataset to llm.zero_shot.datasets in params.yaml"
+        )
+    classes = np.asarray(data.llm_zero_shot, dtype=np.int64)
+    counts = {"fake": int((classes == 1).sum()), "real": int((classes == 0).sum()), "none": int((classes < 0).sum())}
+    return classes, counts
 
 
 def contrastive_targets(data: MethodInputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
@@ -366,6 +368,10 @@ def contrastive_targets(data: MethodInputs) -> tuple[torch.Tensor, torch.Tensor,
     counts["without_negative"] = int((~has_negative).sum())
     as_tensor = lambda a: torch.as_tensor(np.asarray(a, np.float32))  # noqa: E731
     return as_tensor(text), as_tensor(negative), torch.as_tensor(has_negative), counts
+
+
+def _mean_std(values) -> dict:
+    return {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4)}
 
 
 def logistic(z: np.ndarray) -> np.ndarray:
@@ -387,7 +393,11 @@ class LGCLSettings:
     gmae_epochs, gmae_batch_size: GMAE training (the paper gives no epoch count, only its time:
         5 minutes on PolitiFact).
     C_grid: the linear SVM's C values; validation macro-F1 picks one.
-    cv_folds: folds of the papers' cross-validation protocol, recorded beside.
+    cv_folds: folds of the paper's cross-validation protocol, recorded beside (C is chosen
+        inside each fold by an inner cv_folds-fold cross-validation of its training rows).
+    label_fractions, label_fraction_folds: the paper's Table 5, recorded beside: training sets
+        of these shares of the labelled articles against a fixed held-out 1/label_fraction_folds
+        (the paper: 10-90% against a fixed 10%), over every held-out fold in turn.
     use_lgcl, use_propagation: False drops that embedding (the "only L_prop" / "only L_lgcl" ablations).
     """
 
@@ -411,11 +421,14 @@ class LGCLSettings:
     gmae_batch_size: int = 32
     C_grid: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0)
     cv_folds: int = 5
+    label_fractions: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    label_fraction_folds: int = 10
     use_lgcl: bool = True
     use_propagation: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "C_grid", tuple(self.C_grid))
+        object.__setattr__(self, "label_fractions", tuple(self.label_fractions))
         positive_ints(
             self,
             "hidden",
@@ -429,6 +442,7 @@ class LGCLSettings:
             "gmae_epochs",
             "gmae_batch_size",
             "cv_folds",
+            "label_fraction_folds",
         )
         rates(self, "dropout", "feature_mask", "edge_drop", "remask_rate")
         positive("lr", self.lr)
@@ -437,6 +451,13 @@ class LGCLSettings:
             "C_grid",
             list(self.C_grid),
             "a non-empty list of numbers > 0",
+        )
+        most = 1 - 1 / self.label_fraction_folds
+        check(
+            all(0 < f <= most + 1e-9 for f in self.label_fractions),
+            "label_fractions",
+            list(self.label_fractions),
+            f"shares in (0, {most:.2f}]: what the held-out 1/label_fraction_folds leaves",
         )
         if not (self.use_lgcl or self.use_propagation):
             raise ParamsError("use_lgcl and use_propagation cannot both be false")
@@ -450,6 +471,7 @@ class LGCLDetector:
         self.seed, self.device = seed, device
         self.params = dataclasses.asdict(LGCLSettings(**settings))
         self.params["C_grid"] = list(self.params["C_grid"])
+        self.params["label_fractions"] = list(self.params["label_fractions"])
         self.lgcl: LGCLEncoder | None = None
         self.gmae: MultiViewGMAE | None = None
         self.svm = self.mean = self.std = None
@@ -594,11 +616,11 @@ class LGCLDetector:
             record["lgcl"] = self._fit_lgcl(data, generator)
         if p["use_propagation"]:
             record["gmae"] = self._fit_gmae(data, generator)
-        X = self.features(data)
+        features = self.features(data)
         train, val = data.mask("train"), data.mask("val")
-        self.mean, std = X[train].mean(0), X[train].std(0)
+        self.mean, std = features[train].mean(0), features[train].std(0)
         self.std = np.where(std > 1e-6, std, 1.0)
-        X = (X - self.mean) / self.std
+        X = (features - self.mean) / self.std
         scores = {
             C: macro_f1(data.y[val], logistic(self._svm(C).fit(X[train], data.y[train]).decision_function(X[val])))
             for C in p["C_grid"]
@@ -615,26 +637,84 @@ class LGCLDetector:
             "articles_without_propagation_graph": None
             if data.propagation_graphs is None
             else int(sum(g is None for g in data.propagation_graphs)),
-            "cross_validation": self.cross_validate(X, data, C),
+            "cross_validation": self.cross_validate(features, data),
+            "label_fraction": self.label_fraction(features, data),
         }
 
-    def cross_validate(self, X: np.ndarray, data: MethodInputs, C: float) -> dict:
-        """The papers' protocol on the labelled (train + val) articles: k-fold 80:20, mean and std."""
+    # -- the paper's protocols on the labelled (train + val) articles; test labels stay hidden
+
+    def _inner_C(self, X: np.ndarray, y: np.ndarray) -> float:
+        """C by the pooled out-of-fold macro-F1 of an inner stratified cross-validation of (X, y)
+        (cv_folds folds, fewer when a class has fewer articles); the smallest C wins ties and
+        when a class has under two articles."""
+        grid = sorted(self.params["C_grid"])
+        k = min(self.params["cv_folds"], int(np.bincount(y, minlength=2).min()))
+        if k < 2:
+            return grid[0]
+        folds = list(StratifiedKFold(k, shuffle=True, random_state=self.seed).split(X, y))
+
+        def score(C: float) -> float:
+            prob = np.empty(len(y))
+            for fit_rows, held_out in folds:
+                prob[held_out] = logistic(self._svm(C).fit(X[fit_rows], y[fit_rows]).decision_function(X[held_out]))
+            return macro_f1(y, prob)
+
+        scores = {C: score(C) for C in grid}
+        return max(grid, key=lambda c: (scores[c], -c))
+
+    def _held_out_scores(self, X, y, fit_rows, held_out) -> tuple[float, float, float]:
+        """Standardise with fit_rows' statistics, choose C inside fit_rows, fit on them and score
+        the held-out rows: (accuracy, macro-F1, C). The held-out rows are read only to score."""
+        mean, std = X[fit_rows].mean(0), X[fit_rows].std(0)
+        X = (X - mean) / np.where(std > 1e-6, std, 1.0)
+        C = self._inner_C(X[fit_rows], y[fit_rows])
+        prob = logistic(self._svm(C).fit(X[fit_rows], y[fit_rows]).decision_function(X[held_out]))
+        return float(((prob >= 0.5) == y[held_out]).mean()), macro_f1(y[held_out], prob), C
+
+    def _labelled(self, features: np.ndarray, data: MethodInputs) -> tuple[np.ndarray, np.ndarray]:
         labelled = np.flatnonzero(data.y >= 0)
-        X, y = X[labelled], data.y[labelled]
+        return features[labelled], data.y[labelled]
+
+    def cross_validate(self, features: np.ndarray, data: MethodInputs) -> dict:
+        """The paper's protocol: stratified cv_folds-fold (80:20 at 5) over the labelled articles,
+        C chosen inside each fold; mean and std over the folds."""
+        X, y = self._labelled(features, data)
         folds = StratifiedKFold(self.params["cv_folds"], shuffle=True, random_state=self.seed)
-        acc, f1 = [], []
-        for fit_rows, held_out in folds.split(X, y):
-            prob = logistic(self._svm(C).fit(X[fit_rows], y[fit_rows]).decision_function(X[held_out]))
-            acc.append(float(((prob >= 0.5) == y[held_out]).mean()))
-            f1.append(macro_f1(y[held_out], prob))
+        acc, f1, chosen = zip(*(self._held_out_scores(X, y, *rows) for rows in folds.split(X, y)))
         return {
             "folds": self.params["cv_folds"],
-            "articles": int(len(labelled)),
-            "C": C,
-            "accuracy": {"mean": round(float(np.mean(acc)), 4), "std": round(float(np.std(acc)), 4)},
-            "macro_f1": {"mean": round(float(np.mean(f1)), 4), "std": round(float(np.std(f1)), 4)},
+            "articles": int(len(y)),
+            "C_by_fold": list(chosen),
+            "accuracy": _mean_std(acc),
+            "macro_f1": _mean_std(f1),
         }
+
+    def label_fraction(self, features: np.ndarray, data: MethodInputs) -> list[dict]:
+        """The paper's Table 5: each of label_fraction_folds stratified folds of the labelled
+        articles is in turn the fixed held-out set; training sets of each share in
+        label_fractions of all labelled articles are drawn from the rest, stratified and nested
+        (a larger one holds the smaller ones), C chosen inside each. Mean and std over the folds."""
+        X, y = self._labelled(features, data)
+        rng = np.random.default_rng(self.seed)
+        folds = StratifiedKFold(self.params["label_fraction_folds"], shuffle=True, random_state=self.seed)
+        runs = {f: [] for f in self.params["label_fractions"]}  # (accuracy, macro-F1, training size) per fold
+        for pool, held_out in folds.split(X, y):
+            order = [rng.permutation(pool[y[pool] == c]) for c in (0, 1)]
+            for f, fold_scores in runs.items():
+                share = min(1.0, f * len(y) / len(pool))  # of the pool: f of all labelled articles
+                fit_rows = np.concatenate([rows[: max(1, round(share * len(rows)))] for rows in order])
+                accuracy, f1, _ = self._held_out_scores(X, y, fit_rows, held_out)
+                fold_scores.append((accuracy, f1, len(fit_rows)))
+        return [
+            {
+                "train_share": f,
+                "train_articles": round(float(np.mean([size for _, _, size in fold_scores])), 1),
+                "held_out_articles": round(len(y) / self.params["label_fraction_folds"], 1),
+                "accuracy": _mean_std([accuracy for accuracy, _, _ in fold_scores]),
+                "macro_f1": _mean_std([f1 for _, f1, _ in fold_scores]),
+            }
+            for f, fold_scores in runs.items()
+        ]
 
     def predict_proba(self, data: MethodInputs) -> np.ndarray:
         if self.svm is None:
