@@ -325,3 +325,16 @@ def test_fit_predict_on_real_slice(mediaeval_inputs, detector):
     assert (detector.graph(data).labels[torch.as_tensor(data.mask("val"))] == 0).all()
     assert record["masked_per_epoch"] == round(0.5 * data.mask("train").sum())
     assert np.array_equal(pickle.loads(pickle.dumps(detector)).predict_proba(data), prob)
+
+
+def test_the_record_holds_each_epochs_test_predictions_and_the_selected_one_is_what_predict_gives():
+    """The authors' test-selected-epoch diagnostic reads these; the selected epoch's line must be
+    the prediction the metrics score (GLPN numbers its epochs from 0)."""
+    data = synthetic_inputs()
+    detector = GLPNDetector(seed=0, **FAST)
+    record = detector.fit(data)
+    lines = record["test_predictions_by_epoch"]
+    test = data.mask("test")
+    assert len(lines) == record["epochs_run"] and all(len(line) == test.sum() for line in lines)
+    predicted = "".join("1" if q >= 0.5 else "0" for q in detector.predict_proba(data)[test])
+    assert lines[record["selected_epoch"]] == predicted

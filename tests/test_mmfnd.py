@@ -299,3 +299,16 @@ def test_fit_on_the_default_mediaeval_slice(mediaeval_default):
     assert prob.shape == (len(articles),) and np.isfinite(prob).all()
     assert (data.y[split == "test"] == HIDDEN).all()
     assert detector.explain(data).shape == (len(articles), 3)
+
+
+def test_the_record_holds_each_epochs_test_predictions_and_the_selected_one_is_what_predict_gives():
+    """The authors' test-selected-epoch diagnostic reads these; the selected epoch's line must be
+    the prediction the metrics score (MMFND numbers its epochs from 1)."""
+    data = _inputs()
+    detector = MMFNDDetector(hidden=16, epochs=5, patience=5)
+    record = detector.fit(data)
+    lines = record["test_predictions_by_epoch"]
+    test = data.mask("test")
+    assert len(lines) == record["epochs_run"] and all(len(line) == test.sum() for line in lines)
+    predicted = "".join("1" if q >= 0.5 else "0" for q in detector.predict_proba(data)[test])
+    assert lines[record["selected_epoch"] - 1] == predicted

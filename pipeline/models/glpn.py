@@ -255,6 +255,7 @@ class GLPNDetector:
         self.module = GLPN(graph.x.shape[1], p["hidden"], p["dropout"], p["layers"]).to(self.device)
         optimiser = torch.optim.Adam(self.module.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
         best = BestOnValidation(p["patience"])
+        test, test_predictions = data.mask("test"), []
         start = time.perf_counter()
         for epoch in range(p["epochs"]):
             masked = global_mask(train_idx, p["mask_rate"], generator).to(self.device)
@@ -263,7 +264,9 @@ class GLPNDetector:
             optimiser.zero_grad()
             F.cross_entropy(self.module(graph, masked)[target], y[target]).backward()
             optimiser.step()
-            if best.update(epoch, macro_f1(data.y[val], self._prob(graph)[val]), self.module):
+            prob = self._prob(graph)
+            test_predictions.append("".join("1" if q >= 0.5 else "0" for q in prob[test]))
+            if best.update(epoch, macro_f1(data.y[val], prob[val]), self.module):
                 break
         epochs_run = epoch + 1
         seconds = time.perf_counter() - start
@@ -279,6 +282,9 @@ class GLPNDetector:
             "pseudo_labels": int(carries[data.mask("test")].sum()),  # test nodes with an LLM pseudo label
             **pseudo_label_record(data, p["pseudo_top_p"], p["use_pseudo_labels"]),
             "masked_per_epoch": len(global_mask(train_idx, p["mask_rate"], torch.Generator())),
+            # label-free: each epoch's predicted class per test row ("1" fake), in row order, for the
+            # authors' test-selected-epoch diagnostic (scripts/authors_epoch_selection.py); selection never reads it
+            "test_predictions_by_epoch": test_predictions,
         }
 
     def _prob(self, graph: Graph) -> np.ndarray:

@@ -345,7 +345,8 @@ class MMFNDDetector:
         class_weight = balanced_class_weight(data.y[train]).to(device) if p["class_weighting"] else None
         optimizer = torch.optim.AdamW(self.model.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
         best = BestOnValidation(p["patience"])
-        seconds = []
+        test = np.flatnonzero(data.mask("test"))
+        seconds, test_predictions = [], []
         for epoch in range(1, p["epochs"] + 1):
             start = time.perf_counter()
             self.model.train()
@@ -355,6 +356,9 @@ class MMFNDDetector:
                 train_step(self.model, optimizer, tuple(f[idx] for f in features), y[idx], class_weight)
             seconds.append(time.perf_counter() - start)
             score = macro_f1(data.y[val], self._outputs(tuple(f[val] for f in features))[0])
+            if len(test):
+                test_prob = self._outputs(tuple(f[test] for f in features))[0]
+                test_predictions.append("".join("1" if q >= 0.5 else "0" for q in test_prob))
             if best.update(epoch, score, self.model):
                 break
         best.restore(self.model)
@@ -365,6 +369,9 @@ class MMFNDDetector:
             "params": dict(p),
             "ablation": dict(self.ablation),
             "device": device.type,
+            # label-free: each epoch's predicted class per test row ("1" fake), in row order, for the
+            # authors' test-selected-epoch diagnostic (scripts/authors_epoch_selection.py); selection never reads it
+            "test_predictions_by_epoch": test_predictions,
         }
 
     @torch.inference_mode()
