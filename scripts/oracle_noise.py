@@ -8,10 +8,17 @@ is c for a fake label, else 1 - c. GLPN then takes its usual top `pseudo_top_p` 
 confident test rows as pseudo labels (pipeline/models/glpn.py). Each a is compared with
 gcn_lp (the same network without pseudo labels) and with GLPN on the real LLM's scores.
 
+With --method lgcl, the same for LGCL's negatives: every article's zero-shot class is its
+true label, flipped with probability 1 - a (LGCL reads the class of every article, test
+included, label-free), compared with LGCL without the negative term (lam = 0, no LLM) and with
+LGCL on the real LLM's classes.
+
 Caveat: the simulation reads the TEST labels by construction. The numbers size what a better
 LLM could change; they are not results and must never be used to choose settings.
 
-    python scripts/oracle_noise.py [--dataset mediaeval2016] [--seeds 0 1 2] [--accuracies 0.6 0.7 0.8 0.9]
+    python scripts/oracle_noise.py [--method glpn] [--dataset mediaeval2016] [--seeds 0 1 2] \
+        [--accuracies 0.6 0.7 0.8 0.9]
+    python scripts/oracle_noise.py --method lgcl --dataset politifact
 """
 
 from __future__ import annotations
@@ -48,6 +55,12 @@ def simulate_llm(data: MethodInputs, truth: np.ndarray, accuracy: float, rng: np
     prob = np.full(len(data), np.nan)
     prob[test] = np.where(label == 1, confidence, 1.0 - confidence)
     return prob
+
+
+def simulate_classes(truth: np.ndarray, accuracy: float, rng: np.random.Generator) -> np.ndarray:
+    """Simulated zero-shot class per article, every split: the true label kept with probability
+    `accuracy`, else flipped."""
+    return np.where(rng.random(len(truth)) < accuracy, truth, 1 - truth).astype(np.int64)
 
 
 def fit(method: str, data: MethodInputs, truth: np.ndarray, values: dict, seed: int) -> dict:
@@ -92,14 +105,68 @@ def run(dataset: str, seeds: list[int], accuracies: list[float], params: dict) -
     return pd.DataFrame(rows).assign(dataset=dataset)
 
 
+def run_lgcl(dataset: str, seeds: list[int], accuracies: list[float], params: dict) -> pd.DataFrame:
+    data, _ = load_inputs(dataset, spec("lgcl").reads)
+    articles = pd.read_parquet(config.require(artifact_path("articles", dataset)), columns=["id", "label"])
+    truth = articles.set_index("id")["label"].loc[data.ids].to_numpy(dtype=np.int64)  # test labels: the oracle
+    lgcl = settings_dict("lgcl", params)
+    rows = []
+
+    def record(llm: str, a: float, seed: int, inputs: MethodInputs, values: dict) -> None:
+        _, predictions, _ = train(spec("lgcl"), inputs, values, seed, "cpu")
+        test = inputs.mask("test")
+        metrics = classification_metrics(truth[test], predictions["prob_fake"].to_numpy()[test])
+        classes = inputs.llm_zero_shot
+        rows.append(
+            {
+                "llm": llm,
+                "a": a,
+                "seed": seed,
+                "test_accuracy": metrics["accuracy"],
+                "test_macro_f1": metrics["macro_f1"],
+                "classes_right": float((classes == truth)[classes >= 0].mean()) if values["lam"] else np.nan,
+            }
+        )
+        what = f"simulated LLM, a={a}" if llm == "simulated" else f"{llm} LLM"
+        print(f"lgcl ({what}), seed {seed}: test accuracy {metrics['accuracy']:.4f}", flush=True)
+
+    for seed in seeds:
+        record("no", np.nan, seed, data, lgcl | {"lam": 0.0})
+        record("real", np.nan, seed, data, lgcl)
+        for a in accuracies:
+            rng = np.random.default_rng([seed, round(a * 1000)])
+            simulated = dataclasses.replace(data, llm_zero_shot=simulate_classes(truth, a, rng))
+            record("simulated", a, seed, simulated, lgcl)
+    return pd.DataFrame(rows).assign(dataset=dataset)
+
+
+def _stat(part: pd.DataFrame, column: str = "test_accuracy") -> str:
+    return f"{part[column].mean():.4f} ± {part[column].std(ddof=0):.4f}"
+
+
+def table_lgcl(frame: pd.DataFrame) -> str:
+    """The markdown report for LGCL: one row per accuracy a (mean ± std over seeds)."""
+    no_llm, real = frame[frame["llm"] == "no"], frame[frame["llm"] == "real"]
+    lines = [
+        HEADER,
+        "",
+        "| accuracy a | LGCL test accuracy | LGCL without negatives (lam = 0) | real-LLM LGCL |",
+        "|---|---|---|---|",
+    ]
+    for a, part in frame[frame["llm"] == "simulated"].groupby("a"):
+        lines.append(f"| {a:g} | {_stat(part)} | {_stat(no_llm)} | {_stat(real)} |")
+    seeds = ", ".join(str(s) for s in sorted(frame["seed"].unique()))
+    return "\n".join(lines) + (
+        f"\n\nTest accuracy, mean ± std over seeds {seeds}; dataset {frame['dataset'].iat[0]}. The real LLM's "
+        f"zero-shot classes are right for {_stat(real, 'classes_right')} of the articles.\n"
+    )
+
+
 def table(frame: pd.DataFrame) -> str:
     """The markdown report: the header, then one row per accuracy a (mean ± std over seeds)."""
 
-    def stat(part: pd.DataFrame, column: str = "test_accuracy") -> str:
-        return f"{part[column].mean():.4f} ± {part[column].std(ddof=0):.4f}"
-
     real_rows = frame[frame["llm"] == "real"]
-    baseline, real = stat(frame[frame["llm"] == "no"]), stat(real_rows)
+    baseline, real = _stat(frame[frame["llm"] == "no"]), _stat(real_rows)
     lines = [
         HEADER,
         "",
@@ -107,34 +174,39 @@ def table(frame: pd.DataFrame) -> str:
         "|---|---|---|---|---|",
     ]
     for a, part in frame[frame["llm"] == "simulated"].groupby("a"):
-        lines.append(f"| {a:g} | {stat(part)} | {stat(part, 'pseudo_label_accuracy')} | {baseline} | {real} |")
+        lines.append(f"| {a:g} | {_stat(part)} | {_stat(part, 'pseudo_label_accuracy')} | {baseline} | {real} |")
     seeds = ", ".join(str(s) for s in sorted(frame["seed"].unique()))
     n = int(frame["pseudo_labels"].max())
     return "\n".join(lines) + (
         f"\n\nTest accuracy, mean ± std over seeds {seeds}; dataset {frame['dataset'].iat[0]}. "
         f"GLPN gives at most {n} test rows a pseudo label. `pseudo labels right`: the share of "
         "the chosen simulated pseudo labels that are correct (the real LLM's: "
-        f"{stat(real_rows, 'pseudo_label_accuracy')}).\n"
+        f"{_stat(real_rows, 'pseudo_label_accuracy')}).\n"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--method", choices=["glpn", "lgcl"], default="glpn")
     parser.add_argument("--dataset", default="mediaeval2016")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--accuracies", type=float, nargs="+", default=[0.6, 0.7, 0.8, 0.9])
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", type=Path, help="CSV path (default reports/diagnostics/oracle_noise_<dataset>.csv)")
+    parser.add_argument(
+        "--out", type=Path, help="CSV path (default reports/diagnostics/oracle_noise[_lgcl]_<dataset>.csv)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # small graphs: one thread is as fast and leaves the CPU to other jobs
     print(HEADER, flush=True)
-    frame = run(args.dataset, args.seeds, args.accuracies, config.load_params(args.params))
-    out = args.out or Path("reports/diagnostics") / f"oracle_noise_{args.dataset}.csv"
+    runner = run_lgcl if args.method == "lgcl" else run
+    frame = runner(args.dataset, args.seeds, args.accuracies, config.load_params(args.params))
+    name = "oracle_noise_lgcl" if args.method == "lgcl" else "oracle_noise"
+    out = args.out or Path("reports/diagnostics") / f"{name}_{args.dataset}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as fh:  # the caveat heads the CSV too (pd.read_csv(..., comment="#"))
         fh.write(f"# {HEADER}\n")
         frame.to_csv(fh, index=False)
-    report = table(frame)
+    report = table_lgcl(frame) if args.method == "lgcl" else table(frame)
     out.with_suffix(".md").write_text(report, encoding="utf-8")
     print(report)
     print(f"wrote {out} and {out.with_suffix('.md')}")

@@ -93,3 +93,12 @@ def test_report_opens_with_the_caveat(oracle_noise):
     report = oracle_noise.table(frame)
     assert report.splitlines()[0] == oracle_noise.HEADER and "not results" in oracle_noise.HEADER
     assert "| 0.7 | 0.5500 ± 0.0500 | 0.5000 ± 0.0000 | 0.5500 ± 0.0500 | 0.5500 ± 0.0500 |" in report
+
+
+@pytest.mark.parametrize("accuracy", [0.0, 0.7, 1.0])
+def test_lgcl_classes_cover_every_split_at_the_accuracy_asked(oracle_noise, accuracy):
+    """LGCL reads every article's zero-shot class, so the simulation gives every row one."""
+    data, truth = inputs(2000)
+    classes = oracle_noise.simulate_classes(truth, accuracy, np.random.default_rng(4))
+    assert set(np.unique(classes)) <= {0, 1} and len(classes) == len(data)  # a class on every row, any split
+    assert abs((classes == truth).mean() - accuracy) < 0.05
