@@ -31,6 +31,7 @@ from pipeline.errors import BadInput, MissingFile
 from pipeline.papers import PUBLISHED  # noqa: E402
 
 HEADLINE = ("accuracy", "macro_f1", "auc")
+DIAGNOSTICS = "reports/diagnostics"  # the diagnostic scripts' Markdown tables
 
 
 @dataclass
@@ -352,6 +353,7 @@ def write(root: Path, out: Path) -> dict:
             "parameter only; the curves' data are DVC plots (`dvc plots show reports/sweeps`).",
             "",
         ] + sweep_lines
+    lines += _diagnostics_section(root / DIAGNOSTICS)
     lines += _substitutes_section(runs)
     (out / "results.md").write_text("\n".join(lines).rstrip() + "\n")
     return table
@@ -419,6 +421,27 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
         "and substitutes) and docs/findings.md say why they differ from the papers'.",
         "",
     ]
+
+
+def _diagnostics_section(folder: Path) -> list[str]:
+    """The tables of scripts/ (authors' test-selected epoch, oracle noise, LGCL's protocols, a full
+    re-run beside the run it replaced), each under its file's name, its own headings three levels down."""
+    files = sorted(folder.glob("*.md"))
+    if not files:
+        return []
+    lines = [
+        "## Diagnostics and re-run comparisons (not results)",
+        "",
+        f"Tables the scripts in `scripts/` wrote to `{DIAGNOSTICS}/` (docs/experiments.md says how to make "
+        "them). Each says what it reads: some read test labels by construction, so none is a result "
+        "or a basis for choosing anything.",
+        "",
+    ]
+    for path in files:
+        lines += [f"### `{path.name}`", ""]
+        lines += ["###" + line if line.startswith("#") else line for line in path.read_text().splitlines()]
+        lines.append("")
+    return lines
 
 
 def _substitutes_section(runs: list[Run]) -> list[str]:

@@ -244,7 +244,7 @@ def dvc_yaml(params: dict) -> dict:
     scored = ["llm.veracity.datasets"] if "datasets" in ((params.get("llm") or {}).get("veracity") or {}) else []
     stages["report"] = {
         "cmd": "python -m stages.report",
-        "deps": report_reads + ["reports/full", *import_closure(modules)],
+        "deps": report_reads + ["reports/full", "reports/diagnostics", *import_closure(modules)],
         "params": ["datasets", "mask_rate", "train", "llm.intents.datasets", *scored, "ingest.options"],
         "outs": [{"reports/results.md": {"cache": False}}, {"reports/figures": {"cache": False}}],
         "metrics": [{"reports/summary.json": {"cache": False}}],

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import config
+from pipeline.diagnostics import write_markdown
 from pipeline.models.training import macro_f1
 
 
@@ -97,12 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="markdown file to write (default: print)")
     args = parser.parse_args(argv)
     text = table(args.dataset, args.models, args.metrics)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        print(f"{args.out}: written")
-    else:
-        print(text, end="")
+    write_markdown(text, args.out)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.diagnostics import write_markdown
+
 # The paper's Table 5, PolitiFact (Popat et al.'s 3,446 articles, not our UPFD subset): train share -> (acc, F1).
 PAPER_TABLE_5 = {
     0.1: (0.875, 0.867),
@@ -94,12 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="markdown file to write (default: print)")
     args = parser.parse_args(argv)
     text = table(seed_records(args.record), str(args.record))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        print(f"{args.out}: written")
-    else:
-        print(text, end="")
+    write_markdown(text, args.out)
 
 
 if __name__ == "__main__":

@@ -3,22 +3,17 @@ number, from training records in the layout the train stage writes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "authors_epoch_selection.py"
+from scripts_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def selection():
-    module_spec = importlib.util.spec_from_file_location("authors_epoch_selection", SCRIPT)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+    return load_script("authors_epoch_selection")
 
 
 def write_run(root: Path, name: str, records: list[dict], accuracy_by_seed: dict[str, float]) -> None:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from scripts_loader import load_script
 
 from pipeline.models.lgcl import LGCLDetector
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "lgcl_protocols.py"
 SMALL = dict(hidden=16, heads=2, layers=1, epochs=1, gmae_hidden=16, gmae_epochs=1, cv_folds=3)
 
 
 @pytest.fixture(scope="module")
 def protocols():
-    module_spec = importlib.util.spec_from_file_location("lgcl_protocols", SCRIPT)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+    return load_script("lgcl_protocols")
 
 
 def test_a_row_per_training_share_with_the_papers_beside(protocols, graph_data, tmp_path):

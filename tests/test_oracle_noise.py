@@ -3,25 +3,18 @@ asked for, a confidence independent of correctness, and scores test rows only.""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from scripts_loader import load_script
 
 from pipeline.models.glpn import pseudo_labels
 from pipeline.models.inputs import MethodInputs, hide_test_labels
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "oracle_noise.py"
-
 
 @pytest.fixture(scope="module")
 def oracle_noise():
-    module_spec = importlib.util.spec_from_file_location("oracle_noise", SCRIPT)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+    return load_script("oracle_noise")
 
 
 def inputs(n_test: int, seed: int = 0) -> tuple[MethodInputs, np.ndarray]:

@@ -304,3 +304,25 @@ def test_a_validation_split_perfect_on_every_seed_is_reported(tmp_path):
     assert rows["glpn"]["validation_saturated"] and not rows["glpn_no_mask"]["validation_saturated"]
     page = (tmp_path / "report/results.md").read_text()
     assert "Validation saturated for `glpn`: perfect on every seed" in page
+
+
+def test_the_diagnostic_tables_follow_the_results_under_their_file_names(project, tmp_path):
+    shutil.copytree(project, tmp_path / "project")
+    folder = tmp_path / "project/reports/diagnostics"
+    folder.mkdir()
+    (folder / "oracle_noise_ds.md").write_text("Oracle-noise diagnostic: reads TEST labels.\n\n| a |\n|---|\n")
+    (folder / "lgcl_protocols_ds.md").write_text("# LGCL protocols\n\n## Cross-validation\n\n| acc |\n|---|\n")
+    (folder / "oracle_noise_ds.csv").write_text("a,acc\n")
+    write(tmp_path / "project", tmp_path / "out")
+    text = (tmp_path / "out/results.md").read_text()
+    section = text[text.index("## Diagnostics and re-run comparisons (not results)") :]
+    assert section.index("### `lgcl_protocols_ds.md`") < section.index("#### LGCL protocols")
+    assert "##### Cross-validation" in section
+    assert section.index("### `oracle_noise_ds.md`") < section.index("Oracle-noise diagnostic: reads TEST labels.")
+    assert "csv" not in section
+    assert section.index("## Substitutes") > 0  # the substitutes still close the page
+
+
+def test_no_diagnostics_section_without_diagnostic_tables(report):
+    out, _ = report
+    assert "## Diagnostics" not in (out / "results.md").read_text()
