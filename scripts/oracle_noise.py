@@ -39,8 +39,8 @@ from pipeline.models.inputs import MethodInputs
 from pipeline.train import load_inputs, train
 
 HEADER = (
-    "Oracle-noise diagnostic: the simulated pseudo labels are made from the TEST labels, so these numbers "
-    "are not results; they size what a better LLM could change."
+    "Oracle-noise diagnostic: the simulated LLM outputs (GLPN's pseudo labels, LGCL's zero-shot classes) are "
+    "made from the TEST labels, so these numbers are not results; they size what a better LLM could change."
 )
 
 

@@ -42,7 +42,8 @@ def commit(repo: Path, message: str) -> None:
 def new_project(work: Path) -> Path:
     """`work` made a git + DVC project with this repo's pipeline code (analytics off); the caller
     writes its params.yaml."""
-    for tree in ("pipeline", "stages", "prompts", "reports/full"):  # the report reads the full-data runs
+    # the report reads the full-data runs and the diagnostic tables
+    for tree in ("pipeline", "stages", "prompts", "reports/full", "reports/diagnostics"):
         shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / ".gitignore", work / ".gitignore")  # bytecode and the caches stay out of commits
     for cmd in (
