@@ -14,6 +14,8 @@
 # result cache and the embedding cache are the workspace's own (.cache/llm, .cache/embeddings),
 # so answers and vectors already computed are reused.
 # RESUME=1 goes on with an interrupted run in WORK, with the workspace's committed code.
+# COPY_ONLY=1 runs nothing: it copies what an interrupted run in WORK finished (the stages
+# dvc.lock records; the metrics of a stage cut off half way, e.g. some of its ablations).
 # Same effect as `dvc exp run -S data_root=… -S '~datasets.…' -S '+datasets.<name>=<folder>'`
 # limited to the train stages and what they depend on.
 set -euo pipefail
@@ -24,7 +26,10 @@ repo=$(git rev-parse --show-toplevel)
 data_root=$(realpath "${DATA_ROOT:-$repo/../shared/datasets}")
 work=${WORK:-/tmp/fnd-full-$name}
 
-if [ -n "${RESUME:-}" ] && [ -d "$work" ]; then
+if [ -n "${COPY_ONLY:-}" ]; then
+  [ -d "$work" ] || { echo "COPY_ONLY: no run in $work" >&2; exit 1; }
+  cd "$work"
+elif [ -n "${RESUME:-}" ] && [ -d "$work" ]; then
   # Go on with an interrupted run: finished stages are skipped, the LLM cache keeps its answers.
   cd "$work"
   git fetch -q origin && git checkout -q origin/HEAD -- pipeline stages prompts
@@ -49,11 +54,14 @@ apply_overrides("params.yaml", overrides + extra)
 EOF
 fi
 export PYTHONPATH=$work  # this clone's code, not the editable install's
-python -m pipeline.cli stages  # dvc.yaml for this run's params: stages for the methods that apply to it
-targets=$(dvc stage list --name-only | grep -E "^(train|ablations)-.*-$name$")
-dvc repro $targets
+if [ -z "${COPY_ONLY:-}" ]; then
+  python -m pipeline.cli stages  # dvc.yaml for this run's params: stages for the methods that apply to it
+  targets=$(dvc stage list --name-only | grep -E "^(train|ablations)-.*-$name$")
+  dvc repro $targets
+fi
 
 out=$repo/reports/full/$name
+rm -rf "$out/metrics" "$out/train"  # an earlier run's methods that this run did not train must not stay
 mkdir -p "$out/metrics"
 cp params.yaml dvc.lock "$out/"
 cp data/interim/"$name"/ingest_report.json data/processed/"$name"/{embed,llm}_report.json "$out/"
