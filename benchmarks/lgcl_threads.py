@@ -1,4 +1,4 @@
-"""LGCL epoch time by torch thread count and OpenMP wait policy, alone and beside a busy neighbour.
+"""LGCL epoch time by torch thread count and OpenMP wait policy, as the machine is and beside a busy neighbour.
 
 On 2 cores a torch process with 2 threads that shares the CPU with another job spends most of
 its time in OpenMP threads spin-waiting for each other. This times one LGCL epoch (the relation-
@@ -85,10 +85,10 @@ def main() -> None:
             if worker:
                 stop.set()
                 worker.join()
+    base_as_is, base_beside = results["1 thread", False], results["1 thread", True]
     for name in SETTINGS:
-        alone, shared = results[name, False], results[name, True]
-        base_alone, base_shared = results["1 thread", False], results["1 thread", True]
-        print(f"| {name} | {alone:.1f} | {alone / base_alone:.2f} | {shared:.1f} | {shared / base_shared:.2f} |")
+        as_is, beside = results[name, False], results[name, True]
+        print(f"| {name} | {as_is:.1f} | {as_is / base_as_is:.2f} | {beside:.1f} | {beside / base_beside:.2f} |")
 
 
 if __name__ == "__main__":
