@@ -1,7 +1,7 @@
 """InSide on tiny real graphs: shapes, every component gets gradients, ablations change the
 graphs as the paper defines them (w/o Window: sentences fully connected; w/o DPGA: the two
 graphs' nodes interact directly), the super-roots' random start and softmax pooling, a loss
-that falls, fit/predict, and the intent-vector table."""
+that falls, fit/predict, the trainable last encoder layer, and the intent-vector table."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from pipeline.models.inside import (
     InSide,
     InSideDetector,
 )
+from pipeline.models.last_layer import TrainableLastLayer
 from pipeline.train import load_inputs, substitutes, train
 from pipeline.vectors import META_KEY
 
@@ -238,6 +239,57 @@ def test_detector_fits_and_predicts_every_article(data):
     assert np.array_equal(
         prob, pickle.loads(pickle.dumps(detector)).predict_proba(data)
     )  # as the train stage stores it
+
+
+@pytest.fixture(scope="module")
+def finetuned(graph_data):
+    detector = InSideDetector(seed=0, epochs=1, patience=1, finetune_last_layer=True, **SMALL)
+    return detector, detector.fit(graph_data)
+
+
+def test_the_untrained_last_layer_gives_the_graphs_vectors_from_their_node_texts(data):
+    layer = TrainableLastLayer("minilm", "cpu").eval()
+    graphs = [g for g in data.sentence_graphs if g is not None]
+    layer.prepare([t for g in graphs for t in g.node_text], progress=False)
+    for g in graphs:
+        assert len(g.node_text) == g.num_nodes
+        with torch.no_grad():
+            assert torch.allclose(layer(list(g.node_text)), g.x, atol=1e-4)
+    with pytest.raises(ValueError, match="does not reproduce"):
+        layer.check_reproduces(list(graphs[0].node_text), graphs[0].x.flip(0))
+
+
+def test_finetuning_trains_the_encoders_last_layer_at_its_own_rate(data, finetuned):
+    detector, record = finetuned
+    tuned = detector.module.text_layer
+    pretrained = TrainableLastLayer("minilm", "cpu").layer.state_dict()
+    assert any(not torch.equal(w, pretrained[name]) for name, w in tuned.layer.state_dict().items())
+    assert [group["lr"] for group in detector._parameter_groups()] == [5e-4, 2e-5]
+    assert record["frozen_encoder_seconds"] > 0
+    b = batch(data)
+    assert len(b.texts) == len(b.text_rows) == b.sem_x.shape[0]  # every node of these articles has a text
+    with torch.no_grad():
+        assert not torch.allclose(detector.module.node_features(b), b.sem_x, atol=1e-4)
+    no_entity = batch(data, use_entities=False)
+    assert no_entity.texts == [t for g in data.sentence_graphs for t in g.node_text[: g.num_sentences]]
+
+
+def test_finetuned_detector_is_stored_without_token_states_and_predicts_the_same(data, finetuned):
+    detector, _ = finetuned
+    prob = detector.predict_proba(data)
+    blob = pickle.dumps(detector)
+    assert len(blob) < 12e6  # the layer's weights (~7 MB), not the token states of every text
+    restored = pickle.loads(blob)
+    assert restored.module.text_layer._states == {}
+    assert np.allclose(restored.predict_proba(data), prob, atol=1e-6)
+
+
+def test_finetuning_asks_for_graphs_with_node_texts(data):
+    old = [g.clone() for g in data.sentence_graphs]
+    for g in old:
+        del g.node_text
+    with pytest.raises(ValueError, match="re-run the article_graphs stage"):
+        InSideDetector(epochs=1, finetune_last_layer=True).fit(dataclasses.replace(data, sentence_graphs=old))
 
 
 def test_detector_explains_what_it_lacks(data):

@@ -3,7 +3,8 @@
 Nodes: the article's first `max_sentences` sentences, then its entities (node_type 0 and
 1). Edges, both directions: sentences at distance 1 … window-1 in the text (edge_type 0,
 the sliding window), and each entity to every sentence that mentions it (edge_type 1).
-Node features: the text encoder's vectors of the sentence and the entity text. Entities
+Node features: the text encoder's vectors of the sentence and the entity text; `node_text`
+keeps those texts in node order (for InSide's trainable last encoder layer). Entities
 mentioned only after the sentence cap are dropped (counted); articles without sentences
 get no graph (counted).
 """
@@ -62,6 +63,7 @@ def sentence_entity_graphs(
             node_type=torch.tensor([0] * len(sents) + [1] * len(entities)),
             edge_index=torch.tensor(pairs, dtype=torch.long).reshape(-1, 2).T.contiguous(),
             edge_type=torch.tensor(kinds, dtype=torch.long),
+            node_text=[*sents, *(text for text, _ in entities)],
             num_sentences=len(sents),
             article_id=row.id,
         )

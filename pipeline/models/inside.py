@@ -5,8 +5,9 @@ Detection" (CIKM'25), arXiv:2509.01660.
 
 Per article, two graphs:
 - the semantic graph (stage graphs, `sentence_entity.pt`): sentence and entity nodes whose
-  features are the frozen text encoder's vectors (a substitute: the paper fine-tunes the last
-  layer of BERT; here the encoder is frozen and only a Linear on top is learned), sentences
+  features are the text encoder's vectors, frozen by default with a learned Linear on top
+  (`finetune_last_layer=True` trains the encoder's last layer as the paper does, see
+  `pipeline/models/last_layer.py`; its cost on a CPU is in docs/performance.md), sentences
   linked within a sliding window (eq. 4), entities linked to the sentences that mention
   them (eq. 5);
 - the intent graph: four coarse intent nodes (the LLM's belief, desire, plan and outcome
@@ -49,6 +50,7 @@ from torch_geometric.utils import to_dense_batch
 
 from pipeline.graphs.sentence_entity import MENTION, WINDOW
 from pipeline.models.inputs import MethodInputs
+from pipeline.models.last_layer import TrainableLastLayer
 from pipeline.models.training import BestOnValidation, class_weights, macro_f1, seed_everything
 from pipeline.progress import progress_bar
 from pipeline.settings import positive, positive_ints, rates
@@ -79,7 +81,8 @@ def all_pairs(nodes: torch.Tensor) -> torch.Tensor:
 
 class Batch:
     """A minibatch of articles: both graphs' nodes and edges concatenated, with `*_batch`
-    giving each node's article (0..B-1)."""
+    giving each node's article (0..B-1); `texts` are the semantic nodes' texts, at positions
+    `text_rows` (an article without a graph has one text-less zero node)."""
 
     def __init__(
         self,
@@ -91,7 +94,7 @@ class Batch:
         use_fine: bool,
         device: str,
     ):
-        xs, types, batch, edges = [], [], [], []
+        xs, types, batch, edges, texts, text_rows = [], [], [], [], [], []
         offset = 0
         for b, row in enumerate(rows):
             g = data.sentence_graphs[row]
@@ -104,11 +107,14 @@ class Batch:
                 )
             else:
                 x, node_type, edge_index, edge_type = g.x, g.node_type, g.edge_index, g.edge_type
+                node_text = list(getattr(g, "node_text", None) or [])
             keep_edge = torch.ones(edge_type.shape[0], dtype=torch.bool)
             if not use_window:
                 keep_edge &= edge_type != WINDOW
             if not use_entities:
                 keep_edge &= edge_type != MENTION
+                if g is not None:
+                    node_text = node_text[: g.num_sentences]  # sentences come first
                 x, node_type = x[node_type == SENTENCE], node_type[node_type == SENTENCE]
             edge_index = edge_index[:, keep_edge]
             if not use_window:
@@ -116,6 +122,9 @@ class Batch:
                 # of the sentences ("employs a fully connected approach for sentence
                 # connections within the semantic graph", §4.3.1)
                 edge_index = torch.cat([edge_index, all_pairs(torch.nonzero(node_type == SENTENCE)[:, 0])], dim=1)
+            if g is not None:
+                texts += node_text
+                text_rows += range(offset, offset + len(node_text))
             xs.append(x)
             types.append(node_type)
             batch.append(torch.full((len(x),), b))
@@ -126,6 +135,7 @@ class Batch:
         self.sem_type = torch.cat(types).long().to(device)
         self.sem_batch = torch.cat(batch).to(device)
         self.sem_edges = torch.cat(edges, dim=1).to(device)
+        self.texts, self.text_rows = texts, torch.tensor(text_rows, dtype=torch.long, device=device)
         self.coarse_x = torch.as_tensor(data.intents[rows], dtype=torch.float32, device=device)  # (B, 4, d)
         self.coarse_present = torch.as_tensor(data.intent_mask[rows], device=device)  # (B, 4)
         # intent graph per article: coarse nodes 0..3 linked to each other, fine node 4 + c*k + j to coarse c
@@ -250,8 +260,10 @@ class InSide(nn.Module):
         use_fine_intents: bool = True,
         use_global: bool = True,
         use_alignment: bool = True,
+        text_layer: TrainableLastLayer | None = None,
     ):
         super().__init__()
+        self.text_layer = text_layer  # None: the graphs' frozen vectors
         self.k = fine_per_coarse if use_fine_intents else 0
         self.use_alignment = use_alignment
         self.sem_proj, self.int_proj = nn.Linear(in_dim, hidden), nn.Linear(in_dim, hidden)
@@ -279,8 +291,13 @@ class InSide(nn.Module):
         fine = torch.softmax(scores.masked_fill(~s_mask[:, None], float("-inf")), dim=-1) @ s  # eq. 7
         return torch.cat([coarse, fine], dim=1).reshape(-1, s.shape[-1])
 
+    def node_features(self, batch: Batch) -> torch.Tensor:
+        if self.text_layer is None:
+            return batch.sem_x
+        return batch.sem_x.index_copy(0, batch.text_rows, self.text_layer(batch.texts))
+
     def forward(self, batch: Batch) -> torch.Tensor:
-        h_sem = self.sem_proj(batch.sem_x) + self.type_emb(batch.sem_type)
+        h_sem = self.sem_proj(self.node_features(batch)) + self.type_emb(batch.sem_type)
         is_sentence = batch.sem_type == SENTENCE
         sentences = to_dense_batch(h_sem[is_sentence], batch.sem_batch[is_sentence], batch_size=batch.size)
         h_int = self.intent_nodes(batch, sentences) + self.type_emb(batch.int_type)
@@ -315,6 +332,11 @@ class InSideSettings:
     epochs: at most this many epochs.
     patience: stop after this many epochs without a better validation macro-F1.
     batch_size: articles per mini-batch.
+    finetune_last_layer: train the text encoder's last layer on the sentence and entity
+        nodes, as the paper does (§4.1), instead of using the graphs' frozen vectors.
+    text_encoder: that encoder (embed.text's name); it must reproduce the graphs' vectors.
+    encoder_lr: the learning rate of that layer (the paper's value is not legible in our
+        copy; 2e-5 is the usual rate for fine-tuning BERT).
     use_entities, use_window, use_fine_intents, use_global, use_alignment: False gives the
         paper's ablation of that component (w/o Entity, w/o Window = sentences fully
         connected, w/o fine intents, w/o Global, w/o DPGA = direct semantic-intent
@@ -331,6 +353,9 @@ class InSideSettings:
     epochs: int = 40
     patience: int = 10
     batch_size: int = 32
+    finetune_last_layer: bool = False
+    text_encoder: str = "minilm"
+    encoder_lr: float = 2e-5
     use_entities: bool = True
     use_window: bool = True
     use_fine_intents: bool = True
@@ -341,6 +366,7 @@ class InSideSettings:
         positive_ints(self, "hidden", "depth", "fine_per_coarse", "pseudo_nodes", "epochs", "patience", "batch_size")
         rates(self, "dropout")
         positive("lr", self.lr)
+        positive("encoder_lr", self.encoder_lr)
 
 
 class InSideDetector:
@@ -363,12 +389,32 @@ class InSideDetector:
             raise ValueError(
                 "InSide needs sentence-entity graphs and intent vectors (run the graphs and intents stages)"
             )
+        if self.params["finetune_last_layer"] and any(
+            g is not None and getattr(g, "node_text", None) is None for g in data.sentence_graphs
+        ):
+            raise ValueError(
+                "finetune_last_layer needs the node texts, which sentence graphs built before 2026-12-05 lack: "
+                "re-run the article_graphs stage"
+            )
+
+    def _text_layer(self, data: MethodInputs) -> TrainableLastLayer:
+        """The trainable last layer, with the frozen layers' states of every node text, checked
+        against the first graphs' stored vectors."""
+        layer = TrainableLastLayer(self.params["text_encoder"], self.device)
+        graphs = [g for g in data.sentence_graphs if g is not None]
+        layer.prepare([t for g in graphs for t in g.node_text])
+        for g in graphs[:4]:
+            layer.check_reproduces(list(g.node_text), g.x)
+        return layer
 
     def fit(self, data: MethodInputs) -> dict:
         self._check(data)
         p = self.params
         train, val = np.flatnonzero(data.mask("train")), data.mask("val")
-        generator = seed_everything(self.seed)
+        loading = time.perf_counter()
+        text_layer = self._text_layer(data) if p["finetune_last_layer"] else None
+        frozen_seconds = time.perf_counter() - loading
+        generator = seed_everything(self.seed)  # after loading the encoder, which draws random numbers
         self.module = InSide(
             data.text.shape[1],
             p["hidden"],
@@ -379,8 +425,9 @@ class InSideDetector:
             p["use_fine_intents"],
             p["use_global"],
             p["use_alignment"],
+            text_layer,
         ).to(self.device)
-        optimiser = torch.optim.AdamW(self.module.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+        optimiser = torch.optim.AdamW(self._parameter_groups(), lr=p["lr"], weight_decay=p["weight_decay"])
         weight = class_weights(data.y[train]).to(self.device)
         best = BestOnValidation(p["patience"])
         start = time.perf_counter()
@@ -411,9 +458,19 @@ class InSideDetector:
             "epochs_run": epochs_run,
             "seconds_per_epoch": round(seconds / epochs_run, 4),
             "params": dict(p),
+            "frozen_encoder_seconds": round(frozen_seconds, 2) if text_layer else None,
             "articles_without_semantic_graph": int(sum(g is None for g in data.sentence_graphs)),
             "missing_intent_paragraphs": int((~data.intent_mask).sum()),
         }
+
+    def _parameter_groups(self) -> list[dict]:
+        """The encoder's layer at encoder_lr, everything else at lr."""
+        layer = self.module.text_layer
+        tuned = [] if layer is None else list(layer.parameters())
+        tuned_ids = {id(q) for q in tuned}
+        rest = [q for q in self.module.parameters() if id(q) not in tuned_ids]
+        groups = [{"params": rest, "lr": self.params["lr"]}]
+        return groups + ([{"params": tuned, "lr": self.params["encoder_lr"]}] if tuned else [])
 
     def _prob(self, data: MethodInputs, rows: np.ndarray) -> np.ndarray:
         """P(fake) of `rows` (a boolean mask or indices), in batches of 64 articles."""
@@ -432,6 +489,8 @@ class InSideDetector:
             raise RuntimeError("inside: fit before predict_proba")
         self._check(data)
         self.module.to(self.device)
+        if self.module.text_layer is not None:  # texts not seen in training (fnd predict) get their states
+            self.module.text_layer.prepare([t for g in data.sentence_graphs if g is not None for t in g.node_text])
         try:
             return self._prob(data, np.arange(len(data))).astype(np.float64)
         finally:
