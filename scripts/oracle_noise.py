@@ -13,6 +13,10 @@ true label, flipped with probability 1 - a (LGCL reads the class of every articl
 included, label-free), compared with LGCL without the negative term (lam = 0, no LLM) and with
 LGCL on the real LLM's classes.
 
+Each fit is appended to the CSV (--out) as it finishes, and a fit already there (same LLM, a and
+seed) is not run again: an interrupted run goes on where it stopped, and a later run with other
+--seeds adds them to the table. Delete the CSV to start over, e.g. after a model change.
+
 Caveat: the simulation reads the TEST labels by construction. The numbers size what a better
 LLM could change; they are not results and must never be used to choose settings.
 
@@ -79,16 +83,48 @@ def fit(method: str, data: MethodInputs, truth: np.ndarray, values: dict, seed: 
     }
 
 
-def run(dataset: str, seeds: list[int], accuracies: list[float], params: dict) -> pd.DataFrame:
+class Ledger:
+    """The CSV of finished fits: rows already in it are kept and not fitted again, and each new
+    fit is appended as it finishes, so no finished fit is lost to an interruption."""
+
+    def __init__(self, path: Path, dataset: str):
+        self.path = path
+        self.frame = pd.read_csv(path, comment="#") if path.exists() else pd.DataFrame()
+        if len(self.frame) and set(self.frame["dataset"]) != {dataset}:
+            raise SystemExit(f"error: {path} holds fits of {sorted(set(self.frame['dataset']))}, not {dataset}")
+
+    def has(self, llm: str, a: float, seed: int) -> bool:
+        if not len(self.frame):
+            return False
+        same_a = self.frame["a"].isna() if np.isnan(a) else np.isclose(self.frame["a"], a)
+        return bool(((self.frame["llm"] == llm) & same_a & (self.frame["seed"] == seed)).any())
+
+    def add(self, row: dict) -> None:
+        new = pd.DataFrame([row])
+        if len(self.frame) and list(new.columns) != list(self.frame.columns):
+            raise SystemExit(
+                f"error: {self.path} has the columns {list(self.frame.columns)}, written by another --method"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            if not len(self.frame):  # the caveat heads the CSV too (pd.read_csv(..., comment="#"))
+                fh.write(f"# {HEADER}\n")
+            new.to_csv(fh, index=False, header=not len(self.frame))
+        self.frame = pd.concat([self.frame, new], ignore_index=True) if len(self.frame) else new
+
+
+def run(dataset: str, seeds: list[int], accuracies: list[float], params: dict, ledger: Ledger) -> pd.DataFrame:
     data, _ = load_inputs(dataset, spec("glpn").reads)
     articles = pd.read_parquet(config.require(artifact_path("articles", dataset)), columns=["id", "label"])
     truth = articles.set_index("id")["label"].loc[data.ids].to_numpy(dtype=np.int64)  # test labels: the oracle
     glpn, gcn_lp = settings_dict("glpn", params), settings_dict("gcn_lp", params)
-    rows = []
 
     def record(llm: str, a: float, seed: int, method: str, inputs: MethodInputs, values: dict) -> None:
-        rows.append({"llm": llm, "a": a, "seed": seed, "method": method} | fit(method, inputs, truth, values, seed))
-        row, what = rows[-1], f"simulated LLM, a={a}" if llm == "simulated" else f"{llm} LLM"
+        if ledger.has(llm, a, seed):
+            return
+        row = {"llm": llm, "a": a, "seed": seed, "method": method} | fit(method, inputs, truth, values, seed)
+        ledger.add(row | {"dataset": dataset})
+        what = f"simulated LLM, a={a}" if llm == "simulated" else f"{llm} LLM"
         print(
             f"{method} ({what}), seed {seed}: test accuracy {row['test_accuracy']:.4f}, epoch "
             f"{row['selected_epoch']}, {row['pseudo_labels']} pseudo labels, {row['pseudo_label_accuracy']:.2f} right",
@@ -102,22 +138,23 @@ def run(dataset: str, seeds: list[int], accuracies: list[float], params: dict) -
             rng = np.random.default_rng([seed, round(a * 1000)])
             simulated = dataclasses.replace(data, llm_prob_fake=simulate_llm(data, truth, a, rng))
             record("simulated", a, seed, "glpn", simulated, glpn)
-    return pd.DataFrame(rows).assign(dataset=dataset)
+    return ledger.frame
 
 
-def run_lgcl(dataset: str, seeds: list[int], accuracies: list[float], params: dict) -> pd.DataFrame:
+def run_lgcl(dataset: str, seeds: list[int], accuracies: list[float], params: dict, ledger: Ledger) -> pd.DataFrame:
     data, _ = load_inputs(dataset, spec("lgcl").reads)
     articles = pd.read_parquet(config.require(artifact_path("articles", dataset)), columns=["id", "label"])
     truth = articles.set_index("id")["label"].loc[data.ids].to_numpy(dtype=np.int64)  # test labels: the oracle
     lgcl = settings_dict("lgcl", params)
-    rows = []
 
     def record(llm: str, a: float, seed: int, inputs: MethodInputs, values: dict) -> None:
+        if ledger.has(llm, a, seed):
+            return
         _, predictions, _ = train(spec("lgcl"), inputs, values, seed, "cpu")
         test = inputs.mask("test")
         metrics = classification_metrics(truth[test], predictions["prob_fake"].to_numpy()[test])
         classes = inputs.llm_zero_shot
-        rows.append(
+        ledger.add(
             {
                 "llm": llm,
                 "a": a,
@@ -125,6 +162,7 @@ def run_lgcl(dataset: str, seeds: list[int], accuracies: list[float], params: di
                 "test_accuracy": metrics["accuracy"],
                 "test_macro_f1": metrics["macro_f1"],
                 "classes_right": float((classes == truth)[classes >= 0].mean()) if values["lam"] else np.nan,
+                "dataset": dataset,
             }
         )
         what = f"simulated LLM, a={a}" if llm == "simulated" else f"{llm} LLM"
@@ -137,7 +175,7 @@ def run_lgcl(dataset: str, seeds: list[int], accuracies: list[float], params: di
             rng = np.random.default_rng([seed, round(a * 1000)])
             simulated = dataclasses.replace(data, llm_zero_shot=simulate_classes(truth, a, rng))
             record("simulated", a, seed, simulated, lgcl)
-    return pd.DataFrame(rows).assign(dataset=dataset)
+    return ledger.frame
 
 
 def _stat(part: pd.DataFrame, column: str = "test_accuracy") -> str:
@@ -198,14 +236,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # small graphs: one thread is as fast and leaves the CPU to other jobs
     print(HEADER, flush=True)
-    runner = run_lgcl if args.method == "lgcl" else run
-    frame = runner(args.dataset, args.seeds, args.accuracies, config.load_params(args.params))
     name = "oracle_noise_lgcl" if args.method == "lgcl" else "oracle_noise"
     out = args.out or Path("reports/diagnostics") / f"{name}_{args.dataset}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", encoding="utf-8") as fh:  # the caveat heads the CSV too (pd.read_csv(..., comment="#"))
-        fh.write(f"# {HEADER}\n")
-        frame.to_csv(fh, index=False)
+    runner = run_lgcl if args.method == "lgcl" else run
+    frame = runner(
+        args.dataset, args.seeds, args.accuracies, config.load_params(args.params), Ledger(out, args.dataset)
+    )
     report = table_lgcl(frame) if args.method == "lgcl" else table(frame)
     out.with_suffix(".md").write_text(report, encoding="utf-8")
     print(report)
