@@ -238,10 +238,11 @@ def main(argv: list[str] | None = None) -> None:
     print(HEADER, flush=True)
     name = "oracle_noise_lgcl" if args.method == "lgcl" else "oracle_noise"
     out = args.out or Path("reports/diagnostics") / f"{name}_{args.dataset}.csv"
+    ledger = Ledger(out, args.dataset)
+    if len(ledger.frame):
+        print(f"{len(ledger.frame)} fits already in {out}: not fitted again", flush=True)
     runner = run_lgcl if args.method == "lgcl" else run
-    frame = runner(
-        args.dataset, args.seeds, args.accuracies, config.load_params(args.params), Ledger(out, args.dataset)
-    )
+    frame = runner(args.dataset, args.seeds, args.accuracies, config.load_params(args.params), ledger)
     report = table_lgcl(frame) if args.method == "lgcl" else table(frame)
     out.with_suffix(".md").write_text(report, encoding="utf-8")
     print(report)
