@@ -88,7 +88,7 @@ class Ledger:
     fit is appended as it finishes, so no finished fit is lost to an interruption."""
 
     def __init__(self, path: Path, dataset: str):
-        self.path = path
+        self.path, self.dataset = path, dataset
         self.frame = pd.read_csv(path, comment="#") if path.exists() else pd.DataFrame()
         if len(self.frame) and set(self.frame["dataset"]) != {dataset}:
             raise SystemExit(f"error: {path} holds fits of {sorted(set(self.frame['dataset']))}, not {dataset}")
@@ -100,7 +100,7 @@ class Ledger:
         return bool(((self.frame["llm"] == llm) & same_a & (self.frame["seed"] == seed)).any())
 
     def add(self, row: dict) -> None:
-        new = pd.DataFrame([row])
+        new = pd.DataFrame([row | {"dataset": self.dataset}])
         if len(self.frame) and list(new.columns) != list(self.frame.columns):
             raise SystemExit(
                 f"error: {self.path} has the columns {list(self.frame.columns)}, written by another --method"
@@ -123,7 +123,7 @@ def run(dataset: str, seeds: list[int], accuracies: list[float], params: dict, l
         if ledger.has(llm, a, seed):
             return
         row = {"llm": llm, "a": a, "seed": seed, "method": method} | fit(method, inputs, truth, values, seed)
-        ledger.add(row | {"dataset": dataset})
+        ledger.add(row)
         what = f"simulated LLM, a={a}" if llm == "simulated" else f"{llm} LLM"
         print(
             f"{method} ({what}), seed {seed}: test accuracy {row['test_accuracy']:.4f}, epoch "
@@ -162,7 +162,6 @@ def run_lgcl(dataset: str, seeds: list[int], accuracies: list[float], params: di
                 "test_accuracy": metrics["accuracy"],
                 "test_macro_f1": metrics["macro_f1"],
                 "classes_right": float((classes == truth)[classes >= 0].mean()) if values["lam"] else np.nan,
-                "dataset": dataset,
             }
         )
         what = f"simulated LLM, a={a}" if llm == "simulated" else f"{llm} LLM"

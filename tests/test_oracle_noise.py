@@ -100,8 +100,8 @@ def test_lgcl_classes_cover_every_split_at_the_accuracy_asked(oracle_noise, accu
 def test_each_fit_is_kept_as_it_finishes_and_not_fitted_again(oracle_noise, tmp_path):
     out = tmp_path / "oracle_noise_lgcl_toy.csv"
     first = oracle_noise.Ledger(out, "toy")
-    first.add({"llm": "no", "a": np.nan, "seed": 0, "test_accuracy": 0.6, "dataset": "toy"})
-    first.add({"llm": "simulated", "a": 0.7, "seed": 0, "test_accuracy": 0.65, "dataset": "toy"})
+    first.add({"llm": "no", "a": np.nan, "seed": 0, "test_accuracy": 0.6})
+    first.add({"llm": "simulated", "a": 0.7, "seed": 0, "test_accuracy": 0.65})
     assert out.read_text().splitlines()[0] == f"# {oracle_noise.HEADER}"  # on disk before the run ends
 
     resumed = oracle_noise.Ledger(out, "toy")  # a later run, after an interruption
@@ -109,10 +109,10 @@ def test_each_fit_is_kept_as_it_finishes_and_not_fitted_again(oracle_noise, tmp_
     assert (
         not resumed.has("simulated", 0.8, 0) and not resumed.has("no", np.nan, 1) and not resumed.has("real", np.nan, 0)
     )
-    resumed.add({"llm": "no", "a": np.nan, "seed": 1, "test_accuracy": 0.5, "dataset": "toy"})
+    resumed.add({"llm": "no", "a": np.nan, "seed": 1, "test_accuracy": 0.5})
     frame = pd.read_csv(out, comment="#")
     assert list(frame["seed"]) == [0, 0, 1] and list(frame["test_accuracy"]) == [0.6, 0.65, 0.5]
     with pytest.raises(SystemExit, match="holds fits of \\['toy'\\], not other"):
         oracle_noise.Ledger(out, "other")
     with pytest.raises(SystemExit, match="written by another --method"):
-        resumed.add({"llm": "no", "a": np.nan, "seed": 2, "method": "gcn_lp", "dataset": "toy"})
+        resumed.add({"llm": "no", "a": np.nan, "seed": 2, "method": "gcn_lp"})
