@@ -231,20 +231,14 @@ def article_graphs(dataset: str, data_root: str | None = DATA_ROOT, params: Path
 
 
 @app.command()
-def train(
-    method: str,
-    dataset: str,
-    ablations: bool = typer.Option(False, "--ablations", help="Train the method's ablation variants instead."),
-    params: Path = PARAMS,
-) -> None:
-    """Train METHOD on DATASET for every configured seed (validation-based model selection) and
-    write its metrics: the train and ablations stages of dvc.yaml."""
+def train(name: str, dataset: str, params: Path = PARAMS) -> None:
+    """Train NAME (a method or one of its ablation variants) on DATASET for every configured seed
+    (validation-based model selection) and write its metrics: a train stage of dvc.yaml."""
     from stages import train as stage
 
     with _expected_errors():
-        results = stage.run(method, dataset, config.load_params(params), ablations)
-    for name, metrics in results.items():
-        typer.echo(stage.summary(name, dataset, metrics))
+        metrics = stage.run(name, dataset, config.load_params(params))
+    typer.echo(stage.summary(name, dataset, metrics))
 
 
 @app.command("metrics")
@@ -371,7 +365,7 @@ def report_(
 def gate(
     tolerance: float = typer.Option(0.001, help="Largest absolute change of any metric that still passes."),
     skip: str = typer.Option(
-        "^(llm_intents|intent_embeddings)-|^(train|ablations)-(inside|lgcl)-",
+        "^(llm_intents|intent_embeddings)-|^train-(inside|lgcl)",
         help="Regex of stages not "
         "re-run in CI (too slow for it: InSide's LLM intents, InSide, LGCL); they must not be stale instead.",
     ),

@@ -276,10 +276,10 @@ def not_applicable(method: str, dataset: str, params: dict) -> str | None:
     return f"{spec(method).name} needs {', '.join(missing)}: {dataset}: " + "; ".join(NEEDS[m] for m in missing)
 
 
-def trained(params: dict) -> list[tuple[str, str, list[str], bool]]:
-    """(method, dataset, names it writes, ablations?) for every train stage: each method of
-    train.methods on each dataset where it applies, and its variants where train.ablations
-    lists it (default: every method)."""
+def trained(params: dict) -> list[tuple[str, str]]:
+    """(name, dataset) for every train stage: each method of train.methods on each dataset where
+    it applies, then each of its variants where train.ablations lists it (default: every method).
+    A variant is a stage of its own, so an interrupted run keeps the variants it finished."""
     train = train_params(params)
     ablations = train.get("ablations", list(METHODS))
     out = []
@@ -287,7 +287,7 @@ def trained(params: dict) -> list[tuple[str, str, list[str], bool]]:
         for method in train.get("methods", []):
             if not_applicable(method, dataset, params):
                 continue
-            out.append((method, dataset, [method], False))
-            if method in ablations and METHODS[method].variants:
-                out.append((method, dataset, list(METHODS[method].variants), True))
+            out.append((method, dataset))
+            if method in ablations:
+                out += [(variant, dataset) for variant in METHODS[method].variants]
     return out

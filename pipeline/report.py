@@ -63,8 +63,8 @@ def load_runs(root: Path) -> list[Run]:
     params = yaml.safe_load((root / "params.yaml").read_text())
     embedded = Run("embedded", params, plots_dir=root / "metrics/plots")
     trained: dict[tuple[str, str], list[str]] = {}  # (dataset, method) -> the method, then its variants
-    for method, dataset, names, _ in methods.trained(params):
-        trained.setdefault((dataset, method), []).extend(names)
+    for name, dataset in methods.trained(params):
+        trained.setdefault((dataset, methods.spec(name).name), []).append(name)
     for dataset in params.get("datasets", {}):
         for method in methods.train_params(params).get("methods", []):
             if (dataset, method) not in trained:

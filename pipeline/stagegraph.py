@@ -3,13 +3,14 @@
 Every stage depends on exactly what it reads: its artifacts, its params keys, and the source
 files of its import closure (computed here from the code, so an edit re-runs exactly the
 stages that import the edited file). Training gets one stage per applicable method and
-dataset (and one for the method's ablations); a pair where the method cannot run gets no
-stage, and the report lists it with the reason. An upstream stage no train stage reads from is
-left out: a dataset the LLM does not score (llm.veracity.datasets) gets no llm stage, and the
-methods reading its scores are not applicable there. Each train stage also writes its metrics,
+dataset, and one per ablation variant of it (so an interrupted run keeps the variants it
+finished); a pair where the method cannot run gets no stage, and the report lists it with the
+reason. An upstream stage no train stage reads from is left out: a dataset the LLM does not
+score (llm.veracity.datasets) gets no llm stage, and the methods reading its scores are not
+applicable there. Each train stage also writes its metrics,
 so no separate evaluate process runs.
 
-Stage names: `<kind>-<dataset>` upstream, `train-<method>-<dataset>`, `ablations-<method>-<dataset>`, `report`.
+Stage names: `<kind>-<dataset>` upstream, `train-<method or variant>-<dataset>`, `report`.
 """
 
 from __future__ import annotations
@@ -198,17 +199,23 @@ def upstream_stages(dataset: str, folder: str, params: dict, reads: set[str]) ->
     return {name: stage for name, stage in stages.items() if NEEDED_FOR.get(name.rsplit("-", 1)[0], reads) & reads}
 
 
-def train_stage(method: str, dataset: str, names: list[str], ablations: bool) -> dict:
-    method_spec = spec(method)
-    outs = [f"models/{name}/{dataset}" for name in names]
-    outs += [{f"metrics/plots/{name}/{dataset}": {"cache": False}} for name in names]
+def train_stage(name: str, dataset: str) -> dict:
+    """A method's stage, or one ablation variant's: a variant reads its method's settings section
+    and its own override, not the method's top-level keys (`dvc exp run -S mask_rate=0.3` re-runs
+    GLPN-LLM, not its mask-rate variants)."""
+    method_spec = spec(name)
     return _stage(
-        f"python -m stages.train {method} {dataset}" + (" --ablations" if ablations else ""),
-        [artifact_path(name, dataset) for name in method_spec.reads]
+        f"python -m stages.train {name} {dataset}",
+        [artifact_path(artifact, dataset) for artifact in method_spec.reads]
         + import_closure(["stages.train", method_spec.module]),
-        ["train.seeds", "train.device", f"train.{method}", *([] if ablations else method_spec.top_level)],
-        outs,
-        [f"metrics/{name}/{dataset}.json" for name in names],
+        [
+            "train.seeds",
+            "train.device",
+            f"train.{method_spec.name}",
+            *(method_spec.top_level if name in METHODS else []),
+        ],
+        [f"models/{name}/{dataset}", {f"metrics/plots/{name}/{dataset}": {"cache": False}}],
+        [f"metrics/{name}/{dataset}.json"],
     )
 
 
@@ -222,22 +229,19 @@ def dvc_yaml(params: dict) -> dict:
         if method not in train:
             raise ParamsError(f"train.{method}: missing section; write `{method}: {{}}` for the paper's defaults")
     units = trained(params)
-    for _, _, names, _ in units:  # a bad setting fails here, before any stage runs
-        for name in names:
-            settings(name, params)
+    for name, _ in units:  # a bad setting fails here, before any stage runs
+        settings(name, params)
     stages: dict[str, dict] = {}
     for dataset, folder in datasets.items():
-        reads = {artifact for method, name, _, _ in units if name == dataset for artifact in spec(method).reads}
+        reads = {artifact for name, trained_on in units if trained_on == dataset for artifact in spec(name).reads}
         stages |= upstream_stages(dataset, folder, params, reads | {"articles", "embeddings"})
     report_reads, plots = [], {}
-    for method, dataset, names, ablations in units:
-        stages[f"{'ablations' if ablations else 'train'}-{method}-{dataset}"] = train_stage(
-            method, dataset, names, ablations
-        )
-        report_reads += [f"metrics/{name}/{dataset}.json" for name in names]
-        if not ablations:
-            plots.setdefault(dataset, []).append(method)
-            report_reads.append(f"metrics/plots/{method}/{dataset}")  # the report draws the methods' ROC curves
+    for name, dataset in units:
+        stages[f"train-{name}-{dataset}"] = train_stage(name, dataset)
+        report_reads.append(f"metrics/{name}/{dataset}.json")
+        if name in METHODS:
+            plots.setdefault(dataset, []).append(name)
+            report_reads.append(f"metrics/plots/{name}/{dataset}")  # the report draws the methods' ROC curves
     # the report reads every method's settings and every dataset's adapter (what it provides)
     modules = ["stages.report", *(m.module for m in METHODS.values()), *(adapter_module(d, params) for d in datasets)]
     # the not-applicable reasons read llm.veracity.datasets where it is set (DVC refuses a missing key)

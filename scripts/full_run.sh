@@ -14,8 +14,8 @@
 # result cache and the embedding cache are the workspace's own (.cache/llm, .cache/embeddings),
 # so answers and vectors already computed are reused.
 # RESUME=1 goes on with an interrupted run in WORK, with the workspace's committed code.
-# COPY_ONLY=1 runs nothing: it copies what an interrupted run in WORK finished (the stages
-# dvc.lock records; the metrics of a stage cut off half way, e.g. some of its ablations).
+# COPY_ONLY=1 runs nothing: it copies what an interrupted run in WORK finished (each ablation
+# variant is a stage of its own, so the variants trained before it stopped are kept).
 # Same effect as `dvc exp run -S data_root=… -S '~datasets.…' -S '+datasets.<name>=<folder>'`
 # limited to the train stages and what they depend on.
 set -euo pipefail
@@ -56,7 +56,7 @@ fi
 export PYTHONPATH=$work  # this clone's code, not the editable install's
 if [ -z "${COPY_ONLY:-}" ]; then
   python -m pipeline.cli stages  # dvc.yaml for this run's params: stages for the methods that apply to it
-  targets=$(dvc stage list --name-only | grep -E "^(train|ablations)-.*-$name$")
+  targets=$(dvc stage list --name-only | grep -E "^train-.*-$name$")
   dvc repro $targets
 fi
 

@@ -1,10 +1,10 @@
-"""Stage train: one method (or its ablations, with --ablations) on one dataset, every configured seed.
+"""Stage train: one method, or one of its ablation variants, on one dataset, every configured seed.
 
-For each name trained: models/<name>/<dataset>/{model.pkl, predictions.parquet, train.json},
+It writes models/<name>/<dataset>/{model.pkl, predictions.parquet, train.json},
 metrics/<name>/<dataset>.json (test and val: mean over seeds with std beside; each seed under
 its seed) and metrics/plots/<name>/<dataset>/{roc,precision_recall}.csv.
 
-    python -m stages.train <method> <dataset> [--ablations]
+    python -m stages.train <method or variant> <dataset>
 """
 
 from __future__ import annotations
@@ -19,36 +19,26 @@ import pandas as pd
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.evaluate import add_llm_coverage, evaluate, llm_coverage, plot_data
-from pipeline.methods import METHODS, ParamsError, settings, spec, train_params
+from pipeline.methods import ParamsError, settings, spec, train_params
 from pipeline.train import NotApplicable, load_inputs, substitutes, train
 from stages import fail_clearly
 
 PREDICTION_COLUMNS = ["id", "split", "prob_fake", "pred", "seed", "label"]
 
 
-def run(method: str, dataset: str, params: dict, ablations: bool = False) -> dict[str, dict]:
-    """Trains `method` (or its variants) on `dataset`; returns each name's metrics."""
-    if method not in METHODS:
-        spec(method)  # raises for an unknown name
-        raise ParamsError(
-            f"{method!r} is a variant of {spec(method).name}: run `train {spec(method).name} {dataset} --ablations`"
-        )
+def run(name: str, dataset: str, params: dict) -> dict:
+    """Trains the method or variant `name` on `dataset`; returns its metrics."""
+    method_spec = spec(name)  # raises for an unknown name
     cfg = train_params(params)
     if dataset not in params.get("datasets", {}):
         raise ParamsError(f"unknown dataset {dataset!r}; params.yaml datasets: {', '.join(params.get('datasets', {}))}")
-    method_spec = spec(method)
-    names = list(method_spec.variants) if ablations else [method]
-    # Every setting is checked before any work.
-    chosen = {name: dataclasses.asdict(settings(name, params)) for name in names}
+    values = dataclasses.asdict(settings(name, params))  # checked before any work
     data, articles = load_inputs(dataset, method_spec.reads)
     device = str(resolve_device(cfg.get("device", "auto")))
     lines = substitutes(data, method_spec.reads)
-    return {
-        name: _train_one(
-            name, dataset, method_spec, data, articles["label"].to_numpy(), values, cfg.get("seeds", [0]), device, lines
-        )
-        for name, values in chosen.items()
-    }
+    return _train_one(
+        name, dataset, method_spec, data, articles["label"].to_numpy(), values, cfg.get("seeds", [0]), device, lines
+    )
 
 
 def _train_one(name, dataset, method_spec, data, labels, values, seeds, device, lines) -> dict:
@@ -130,15 +120,13 @@ def summary(name: str, dataset: str, metrics: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("method")
+    parser.add_argument("name", help="a method or one of its ablation variants")
     parser.add_argument("dataset")
-    parser.add_argument("--ablations", action="store_true", help="train the method's ablation variants instead")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     with fail_clearly():
-        results = run(args.method, args.dataset, config.load_params(args.params), args.ablations)
-    for name, metrics in results.items():
-        print(summary(name, args.dataset, metrics))
+        metrics = run(args.name, args.dataset, config.load_params(args.params))
+    print(summary(args.name, args.dataset, metrics))
 
 
 if __name__ == "__main__":

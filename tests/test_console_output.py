@@ -53,7 +53,7 @@ def test_the_train_stage_prints_the_labelled_mean(monkeypatch, capsys):
     from stages import train as stage
 
     monkeypatch.setattr(stage.config, "load_params", lambda path: {})
-    monkeypatch.setattr(stage, "run", lambda method, dataset, params, ablations: {"logreg": _metrics()})
+    monkeypatch.setattr(stage, "run", lambda name, dataset, params: _metrics())
     stage.main(["logreg", "tiny"])
     out = capsys.readouterr().out
     assert out.startswith("logreg/tiny test, mean ± std over 2 seeds (0, 1): accuracy 0.7500 ± 0.2500")

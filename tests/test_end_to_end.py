@@ -20,11 +20,13 @@ import pytest
 import scratch_project
 import yaml
 
+from pipeline.methods import METHODS
 from pipeline.models.baselines import LogRegSettings
 from pipeline.models.inputs import MethodInputs
 
 ROOT = scratch_project.ROOT
 BIN = scratch_project.BIN
+MMFND_VARIANT_STAGES = {f"train-{variant}-mediaeval2016" for variant in METHODS["mmfnd"].variants}
 pytestmark = pytest.mark.slow
 
 
@@ -93,9 +95,9 @@ def _stages(project) -> dict:
 
 def test_repro_produces_metrics_for_every_stage(project):
     stages = _stages(project)
-    assert len(stages) == 11 and not [
+    assert len(stages) == 18 and not [
         s for s in stages if "inside" in s
-    ]  # 4 upstream, 5 train, 1 ablations, the report
+    ]  # 4 upstream, 5 methods, MMFND's 8 variants, the report
     metrics = json.loads((project / "metrics/logreg/mediaeval2016.json").read_text())
     test = metrics["test"]
     assert test["n"] == 20 and 0 <= test["accuracy"] <= 1 and test["auc"] is not None
@@ -114,7 +116,7 @@ def test_repro_produces_metrics_for_every_stage(project):
     assert sorted(predictions["id"]) == sorted(articles["id"])
     for plot in ("roc", "precision_recall"):
         assert (project / f"metrics/plots/logreg/mediaeval2016/{plot}.csv").stat().st_size > 0
-    assert (project / "metrics/mmfnd_no_ple/mediaeval2016.json").exists()  # the ablations stage
+    assert (project / "metrics/mmfnd_no_ple/mediaeval2016.json").exists()  # a variant's stage
     summary = json.loads((project / "reports/summary.json").read_text())["embedded"]["mediaeval2016"]
     assert summary["logreg"]["accuracy"]["mean"] == test["accuracy"]
     assert summary["inside"] == {
@@ -170,7 +172,7 @@ def _would_run(project) -> set[str]:
 @pytest.mark.parametrize(
     "edit, expected",
     [
-        ("pipeline/models/mmfnd.py", {"train-mmfnd-mediaeval2016", "ablations-mmfnd-mediaeval2016", "report"}),
+        ("pipeline/models/mmfnd.py", {"train-mmfnd-mediaeval2016", *MMFND_VARIANT_STAGES, "report"}),
         (
             {"graphs": {"similarity": {"theta": 0.9}}},
             {"similarity_graph-mediaeval2016", "train-gcn_lp-mediaeval2016", "train-glpn-mediaeval2016", "report"},
@@ -356,15 +358,13 @@ def test_metrics_gate_fails_when_a_skipped_stage_is_stale(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["train"]["mmfnd"]["hidden"] = 64
     (project / "params.yaml").write_text(yaml.safe_dump(params))
-    out = _gate(project, "--skip", "^(train|ablations)-mmfnd-")
+    out = _gate(project, "--skip", "^train-mmfnd")
     assert out.returncode == 1
     assert "**stale** `train-mmfnd-mediaeval2016`" in out.stdout and "param train.mmfnd (modified)" in out.stdout
-    assert "**stale** `ablations-mmfnd-mediaeval2016`" in out.stdout
+    assert "**stale** `train-mmfnd_no_ple-mediaeval2016`" in out.stdout
     assert "Running stage 'train-mmfnd" not in out.stdout  # nothing skipped runs
     _commit(project, "mmfnd hidden 64, not re-run")
-    assert (
-        _gate(project, "--skip", "^(train|ablations)-mmfnd-").returncode == 1
-    )  # committing params without results is still stale
+    assert _gate(project, "--skip", "^train-mmfnd").returncode == 1  # committing params without results is still stale
 
 
 def _predict(project, *args):

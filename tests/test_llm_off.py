@@ -51,8 +51,8 @@ def test_with_the_llm_off_no_llm_stage_runs_and_every_method_not_reading_it_stil
     llm_outs = {methods.artifact_path("llm", dataset) for dataset in params["datasets"]}
     for name, stage in stages.items():
         assert not llm_outs & set(stage["deps"]), f"{name} depends on the LLM's scores"
-    trained = {(name.split("-")[1], name.split("-")[2]) for name in stages if name.startswith(("train-", "ablations-"))}
-    assert not {method for method, _ in trained} & READERS
+    trained = {methods.spec(name.split("-")[1]).name for name in stages if name.startswith("train-")}
+    assert not trained & READERS
     for dataset in params["datasets"]:
         for method in params["train"]["methods"]:
             if method in READERS:
@@ -117,11 +117,10 @@ def fake_metrics(name: str, dataset: str) -> dict:
 def test_the_report_says_why_the_methods_reading_the_llm_did_not_run(tmp_path):
     params = llm_params([], zero_shot=[])
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    for _, dataset, names, _ in methods.trained(params):
-        for name in names:
-            path = tmp_path / "metrics" / name / f"{dataset}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(fake_metrics(name, dataset)))
+    for name, dataset in methods.trained(params):
+        path = tmp_path / "metrics" / name / f"{dataset}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(fake_metrics(name, dataset)))
     summary = write(tmp_path, tmp_path / "reports")
     for dataset in params["datasets"]:
         rows = summary["embedded"][dataset]

@@ -263,7 +263,7 @@ def test_committed_results_have_a_row_for_every_trained_pair(tmp_path):
     summary = write(ROOT, tmp_path)
     text = (tmp_path / "results.md").read_text()
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    trained = {(dataset, name) for _, dataset, names, _ in methods.trained(params) for name in names}
+    trained = {(dataset, name) for name, dataset in methods.trained(params)}
     for dataset in params["datasets"]:
         for name, row in summary["embedded"][dataset].items():
             if (dataset, name) in trained:

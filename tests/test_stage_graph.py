@@ -37,20 +37,39 @@ def test_not_applicable_pairs_get_no_stage_and_train_stages_read_exactly_their_a
     stages = stagegraph.dvc_yaml(PARAMS)["stages"]
     assert "train-glpn-politifact" not in stages and "train-mmfnd-politifact" not in stages  # no images
     assert "train-inside-mediaeval2016" not in stages  # no LLM intents for MediaEval
-    assert len(stages) <= 40
     for name, stage in stages.items():
-        if name.startswith(("train-", "ablations-")):
-            _, method, dataset = name.split("-")
+        if name.startswith("train-"):
+            _, trained, dataset = name.split("-")
+            method = methods.spec(trained)
             artifacts = {d for d in stage["deps"] if d.startswith("data/")}
-            assert artifacts == {methods.artifact_path(a, dataset) for a in methods.METHODS[method].reads}, name
+            assert artifacts == {methods.artifact_path(a, dataset) for a in method.reads}, name
             models = {d for d in code_deps(stage) if d.startswith("pipeline/models/")}
-            assert f"{methods.METHODS[method].module.replace('.', '/')}.py" in models
+            assert f"{method.module.replace('.', '/')}.py" in models
             others = {f"{m.module.replace('.', '/')}.py" for m in methods.METHODS.values()} - {
-                f"{methods.METHODS[method].module.replace('.', '/')}.py"
+                f"{method.module.replace('.', '/')}.py"
             }
-            assert not models & others - {"pipeline/models/glpn.py"} or method == "gcn_lp", (
+            assert not models & others - {"pipeline/models/glpn.py"} or method.name == "gcn_lp", (
                 name
             )  # gcn_lp lives in glpn.py
+
+
+def test_each_ablation_variant_is_a_stage_of_its_own_so_a_stopped_run_keeps_the_finished_ones():
+    """DVC deletes a stage's outputs when it starts it and records it in dvc.lock when it ends:
+    with all of a method's variants in one stage, a run stopped during the last variant had to
+    train them all again."""
+    stages = stagegraph.dvc_yaml(PARAMS)["stages"]
+    for method, dataset in (("inside", "politifact"), ("mmfnd", "mediaeval2016")):
+        for variant in methods.METHODS[method].variants:
+            stage = stages[f"train-{variant}-{dataset}"]
+            assert stage["cmd"] == f"python -m stages.train {variant} {dataset}"
+            assert stage["outs"] == [
+                f"models/{variant}/{dataset}",
+                {f"metrics/plots/{variant}/{dataset}": {"cache": False}},
+            ]
+            assert stage["metrics"] == [{f"metrics/{variant}/{dataset}.json": {"cache": False}}]
+    glpn_variant = next(iter(methods.METHODS["glpn"].variants))
+    assert "mask_rate" in stages["train-glpn-mediaeval2016"]["params"]
+    assert "mask_rate" not in stages[f"train-{glpn_variant}-mediaeval2016"]["params"]  # a variant sets its own
 
 
 def _imported_by(modules: list[str]) -> set[str]:
@@ -78,15 +97,16 @@ def test_each_stage_declares_every_project_file_its_modules_import():
 def test_an_edit_to_one_model_file_reaches_only_its_methods_stages():
     stages = stagegraph.dvc_yaml(PARAMS)["stages"]
     touched = {name for name, stage in stages.items() if "pipeline/models/mmfnd.py" in stage["deps"]}
-    assert touched == {"train-mmfnd-mediaeval2016", "ablations-mmfnd-mediaeval2016", "report"}
+    variants = {f"train-{variant}-mediaeval2016" for variant in methods.METHODS["mmfnd"].variants}
+    assert touched == {"train-mmfnd-mediaeval2016", *variants, "report"}
     llm = {name for name, stage in stages.items() if any(d.endswith("/llm.parquet") for d in stage["deps"])}
     assert llm == {
         "train-llm_only-mediaeval2016",
         "train-glpn-mediaeval2016",
-        "ablations-glpn-mediaeval2016",
+        *(f"train-{variant}-mediaeval2016" for variant in methods.METHODS["glpn"].variants),
         "train-llm_only-politifact",
         "train-lgcl-politifact",
-        "ablations-lgcl-politifact",
+        *(f"train-{variant}-politifact" for variant in methods.METHODS["lgcl"].variants),
     }
 
 
@@ -137,13 +157,11 @@ def test_a_method_added_the_documented_way_trains_through_the_real_stage(workspa
         "train": {"methods": ["centroid"], "ablations": ["centroid"], "seeds": [0, 1], "centroid": {"shrink": 0.1}},
     }
     graph = stagegraph.dvc_yaml(params)["stages"]
-    assert {"train-centroid-politifact", "ablations-centroid-politifact"} <= set(graph)
+    assert {"train-centroid-politifact", "train-centroid_shrunk-politifact"} <= set(graph)
     assert "llm-politifact" not in graph  # nothing reads the LLM: no LLM stage
     monkeypatch.chdir(workspace)
-    results = train_stage.run("centroid", "politifact", params) | train_stage.run(
-        "centroid", "politifact", params, ablations=True
-    )
-    assert set(results) == {"centroid", "centroid_shrunk"}
+    for name in ("centroid", "centroid_shrunk"):
+        assert train_stage.run(name, "politifact", params)["method"] == name
     metrics = json.loads(Path("metrics/centroid/politifact.json").read_text())
     assert metrics["test"]["n"] == 3 and 0 <= metrics["test"]["accuracy"] <= 1 and set(metrics["seeds"]) == {"0", "1"}
     assert metrics["seeds"]["0"]["selected"] == {"shrink": 0.1}
