@@ -7,8 +7,8 @@ dataset, and one per ablation variant of it (so an interrupted run keeps the var
 finished); a pair where the method cannot run gets no stage, and the report lists it with the
 reason. An upstream stage no train stage reads from is left out: a dataset the LLM does not
 score (llm.veracity.datasets) gets no llm stage, and the methods reading its scores are not
-applicable there. Each train stage also writes its metrics,
-so no separate evaluate process runs.
+applicable there. Each train stage also writes its metrics, so no separate evaluate process
+runs.
 
 Stage names: `<kind>-<dataset>` upstream, `train-<method or variant>-<dataset>`, `report`.
 """
