@@ -86,7 +86,7 @@ def test_each_stage_declares_every_project_file_its_modules_import():
     checked = {}
     for name, stage in stages.items():
         module = stage["cmd"].split()[2]
-        extra = [methods.METHODS[stage["cmd"].split()[3]].module] if module == "stages.train" else []
+        extra = [methods.spec(stage["cmd"].split()[3]).module] if module == "stages.train" else []
         key = tuple([module, *extra])
         if key not in checked:
             checked[key] = _imported_by(list(key))
