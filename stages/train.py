@@ -10,7 +10,6 @@ its seed) and metrics/plots/<name>/<dataset>/{roc,precision_recall}.csv.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import pickle
 
@@ -19,7 +18,8 @@ import pandas as pd
 from pipeline import config
 from pipeline.device import resolve_device
 from pipeline.evaluate import add_llm_coverage, evaluate, llm_coverage, plot_data
-from pipeline.methods import ParamsError, settings, spec, train_params
+from pipeline.methods import ParamsError, settings_dict, spec, train_params
+from pipeline.seed_checkpoints import SeedCheckpoints
 from pipeline.train import NotApplicable, load_inputs, substitutes, train
 from stages import fail_clearly
 
@@ -32,7 +32,7 @@ def run(name: str, dataset: str, params: dict) -> dict:
     cfg = train_params(params)
     if dataset not in params.get("datasets", {}):
         raise ParamsError(f"unknown dataset {dataset!r}; params.yaml datasets: {', '.join(params.get('datasets', {}))}")
-    values = dataclasses.asdict(settings(name, params))  # checked before any work
+    values = settings_dict(name, params)  # checked before any work
     data, articles = load_inputs(dataset, method_spec.reads)
     device = str(resolve_device(cfg.get("device", "auto")))
     lines = substitutes(data, method_spec.reads)
@@ -43,9 +43,13 @@ def run(name: str, dataset: str, params: dict) -> dict:
 
 def _train_one(name, dataset, method_spec, data, labels, values, seeds, device, lines) -> dict:
     predictions, records, models, reason = [], [], {}, None
+    checkpoints = SeedCheckpoints.for_stage(values | {"device": device})
     try:
         for seed in seeds:
-            model, preds, record = train(method_spec, data, values, seed, device)
+            finished = checkpoints.load(seed)
+            model, preds, record = finished or train(method_spec, data, values, seed, device)
+            if not finished:
+                checkpoints.save(seed, (model, preds, record))
             predictions.append(preds.assign(label=labels))
             records.append(record | {"settings": values})
             models[seed] = model
@@ -62,7 +66,9 @@ def _train_one(name, dataset, method_spec, data, labels, values, seeds, device, 
     frame = pd.concat(predictions)
     frame.to_parquet(out / "predictions.parquet", index=False)
     (out / "train.json").write_text(json.dumps(records, indent=2) + "\n")
-    return _write_metrics(name, dataset, frame, records, reason, lines, llm_coverage(method_spec, data))
+    metrics = _write_metrics(name, dataset, frame, records, reason, lines, llm_coverage(method_spec, data))
+    checkpoints.clear()
+    return metrics
 
 
 def _write_metrics(
