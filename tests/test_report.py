@@ -162,7 +162,8 @@ def test_results_page_has_a_row_per_method_the_papers_beside_ours_and_the_substi
         kind = "baseline" if name in ("logreg", "llm_only") else "method" if name == "glpn" else "glpn variant"
         table = embedded.split(f"\n### {dataset} ")[1].split("\n### ")[0].splitlines()  # that dataset's section
         assert f"| `{name}` | {kind} | {' | '.join(cells(accuracy, std))} |" in table, (name, dataset)
-    assert "| `llm_only` | baseline | 0.650 | 0.639 | 0.673 |" in lines  # deterministic: no ± part
+    assert "| `llm_only` | baseline | 0.650 | 0.639 | 0.673 |" in lines  # every seed agrees: no ± part
+    assert "a single number means every seed gave that figure" in text  # not that the method is deterministic
     assert "### mediaeval2016 (40 test items)" in lines and "### politifact (40 test items)" in lines
     assert (
         "Not applicable here: `glpn`: glpn needs images: politifact: it has no images; `inside`: inside needs intents: "
