@@ -16,6 +16,9 @@
 # RESUME=1 goes on with an interrupted run in WORK, with the workspace's committed code.
 # COPY_ONLY=1 runs nothing: it copies what an interrupted run in WORK finished (each ablation
 # variant is a stage of its own, so the variants trained before it stopped are kept).
+# STAGES='train-<method>-<dataset> …' runs only those train stages (and what they need) and adds
+# their results to the committed run, whose other methods stay (scripts/full_run_merge.py; it
+# refuses a stage that read other data than the committed run).
 # Same effect as `dvc exp run -S data_root=… -S '~datasets.…' -S '+datasets.<name>=<folder>'`
 # limited to the train stages and what they depend on.
 set -euo pipefail
@@ -23,7 +26,6 @@ name=$1
 folder=${2:-$1}
 shift $(( $# < 2 ? $# : 2 ))
 repo=$(git rev-parse --show-toplevel)
-data_root=$(realpath "${DATA_ROOT:-$repo/../shared/datasets}")
 work=${WORK:-/tmp/fnd-full-$name}
 
 if [ -n "${COPY_ONLY:-}" ]; then
@@ -34,6 +36,7 @@ elif [ -n "${RESUME:-}" ] && [ -d "$work" ]; then
   cd "$work"
   git fetch -q origin && git checkout -q origin/HEAD -- pipeline stages prompts
 else
+  data_root=$(realpath "${DATA_ROOT:-$repo/../shared/datasets}")
   rm -rf "$work"
   git clone -q "$repo" "$work"
   cd "$work"
@@ -56,11 +59,15 @@ fi
 export PYTHONPATH=$work  # this clone's code, not the editable install's
 if [ -z "${COPY_ONLY:-}" ]; then
   python -m pipeline.cli stages  # dvc.yaml for this run's params: stages for the methods that apply to it
-  targets=$(dvc stage list --name-only | grep -E "^train-.*-$name$")
+  targets=${STAGES:-$(dvc stage list --name-only | grep -E "^train-.*-$name$")}
   dvc repro $targets
 fi
 
 out=$repo/reports/full/$name
+if [ -n "${STAGES:-}" ]; then
+  python "$repo/scripts/full_run_merge.py" "$work" "$out" "$name" $STAGES
+  exit
+fi
 rm -rf "$out/metrics" "$out/train"  # an earlier run's methods that this run did not train must not stay
 mkdir -p "$out/metrics"
 cp params.yaml dvc.lock "$out/"
