@@ -40,7 +40,7 @@ class Run:
     params: dict
     metrics: dict[tuple[str, str], dict] = field(default_factory=dict)  # (method, dataset) -> metrics JSON
     plots_dir: Path | None = None
-    locked: dict[str, set[str]] = field(default_factory=dict)  # a full run's dvc.lock: dep path -> its md5s
+    locked: dict[str, dict[str, str]] = field(default_factory=dict)  # a full run's dvc.lock: stage -> dep path -> md5
 
     @property
     def datasets(self) -> list[str]:
@@ -79,7 +79,7 @@ def load_runs(root: Path) -> list[Run]:
     runs = [embedded]
     for folder in sorted(p for p in (root / "reports/full").glob("*") if (p / "metrics").is_dir()):
         run = Run(f"full/{folder.name}", yaml.safe_load((folder / "params.yaml").read_text()))
-        run.locked = _locked_deps(folder / "dvc.lock")
+        run.locked = locked_deps(folder / "dvc.lock")
         for path in sorted((folder / "metrics").glob("*.json")):
             metrics = _read(path)
             run.metrics[metrics.get("method", path.stem), metrics.get("dataset", folder.name)] = metrics
@@ -87,14 +87,10 @@ def load_runs(root: Path) -> list[Run]:
     return runs
 
 
-def _locked_deps(lock: Path) -> dict[str, set[str]]:
-    """Every dependency path a dvc.lock records, with the md5s it records for it."""
+def locked_deps(lock: Path) -> dict[str, dict[str, str]]:
+    """Each stage a dvc.lock records, with the md5 of each of its dependencies."""
     stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}) if lock.exists() else {}
-    deps: dict[str, set[str]] = {}
-    for stage in stages.values():
-        for dep in stage.get("deps", []):
-            deps.setdefault(dep["path"], set()).add(dep.get("md5"))
-    return deps
+    return {name: {dep["path"]: dep.get("md5") for dep in stage.get("deps", [])} for name, stage in stages.items()}
 
 
 def model_code(method: str) -> str:
@@ -102,12 +98,13 @@ def model_code(method: str) -> str:
     return methods.spec(method).module.replace(".", "/") + ".py"
 
 
-def ran_current_code(run: Run, method: str) -> bool:
-    """Whether a full run's dvc.lock records the md5 of the method's model file as this code
-    has it. Runs locked before the stage graph named that file (it named all of
-    pipeline/models) do not."""
+def ran_current_code(run: Run, method: str, dataset: str) -> bool:
+    """Whether the full run's own stage for the method (train-<method>-<dataset> in its dvc.lock)
+    read the method's model file as this code has it. Runs locked before the stage graph named
+    that file (it named all of pipeline/models) do not; nor does a method whose stage is older
+    than another stage of the run (STAGES=… in scripts/full_run.sh re-runs some stages alone)."""
     current = Path(importlib.util.find_spec(methods.spec(method).module).origin).read_bytes()
-    return hashlib.md5(current).hexdigest() in run.locked.get(model_code(method), set())
+    return run.locked.get(f"train-{method}-{dataset}", {}).get(model_code(method)) == hashlib.md5(current).hexdigest()
 
 
 def summarise(metrics: dict) -> dict:
@@ -409,7 +406,7 @@ def _papers_section(runs: list[Run], table: dict) -> list[str]:
                 else "full data"
             )
             where = f"{where} ({name})"
-            if run.key != "embedded" and not ran_current_code(run, pub.method):
+            if run.key != "embedded" and not ran_current_code(run, pub.method, name):
                 where += f", run with earlier code than today's `{model_code(pub.method)}`"
             lines.append(
                 f"{paper} {where} | {_cell(row, 'accuracy')}{_coverage_note(row)} | {_cell(row, 'macro_f1')} "

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline import methods
-from pipeline.report import effective_settings, write
+from pipeline.report import Run, effective_settings, locked_deps, ran_current_code, write
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TEST = 40
@@ -327,3 +327,20 @@ def test_the_diagnostic_tables_follow_the_results_under_their_file_names(project
 def test_no_diagnostics_section_without_diagnostic_tables(report):
     out, _ = report
     assert "## Diagnostics" not in (out / "results.md").read_text()
+
+
+def test_a_full_run_ran_todays_code_for_a_method_only_if_that_methods_own_stage_did(tmp_path):
+    inside = Path("pipeline/models/inside.py")
+    today = hashlib.md5(inside.read_bytes()).hexdigest()
+    lock = {
+        "stages": {
+            "train-inside-llmfake": {"deps": [{"path": str(inside), "md5": "0" * 32}]},
+            # a variant re-run alone later (STAGES=… scripts/full_run.sh) and merged into the run
+            "train-inside_no_entity-llmfake": {"deps": [{"path": str(inside), "md5": today}]},
+        }
+    }
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    run = Run("full/llmfake", {}, locked=locked_deps(tmp_path / "dvc.lock"))
+    assert not ran_current_code(run, "inside", "llmfake")
+    assert ran_current_code(run, "inside_no_entity", "llmfake")
+    assert not ran_current_code(run, "inside", "gossipcop")  # no stage for it in this lock
