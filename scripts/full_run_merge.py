@@ -22,13 +22,13 @@ CODE = ("pipeline/", "stages/", "prompts/")
 
 
 def recorded_md5s(lock: dict) -> dict[str, str]:
-    """Every path a lock records, as a stage's dependency or output, with its md5."""
-    found: dict[str, str] = {}
-    for stage in lock.get("stages", {}).values():
-        for entry in stage.get("deps", []) + stage.get("outs", []):
-            if "md5" in entry:
-                found.setdefault(entry["path"], entry["md5"])
-    return found
+    """Every path a lock records, with its md5. Where the stage that wrote a path is in the lock,
+    its output's md5 is the one: a full run's lock also keeps stages it did not run (from the
+    embedded slice it was cloned from), whose dependencies record the slice's files."""
+    stages = lock.get("stages", {}).values()
+    read = {dep["path"]: dep["md5"] for stage in stages for dep in stage.get("deps", []) if "md5" in dep}
+    written = {out["path"]: out["md5"] for stage in stages for out in stage.get("outs", []) if "md5" in out}
+    return read | written
 
 
 def data_mismatches(stage: dict, committed: dict[str, str]) -> list[str]:

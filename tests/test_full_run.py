@@ -96,6 +96,8 @@ def _stages_run(tmp_path: Path, data_md5: str) -> tuple[Path, Path]:
     committed = {
         "schema": "2.0",
         "stages": {
+            # a stage the full run did not run, kept from the embedded slice the run was cloned from
+            "ablations-inside-politifact": _stage("slice"),
             "intent_embeddings-politifact": {
                 "outs": [{"path": "data/processed/politifact/intent_embeddings.parquet", "md5": "aaa"}]
             },
