@@ -162,7 +162,7 @@ METHODS: dict[str, MethodSpec] = {
             "inside",
             "pipeline.models.inside:InSideDetector",
             "InSide: intent-semantic graphs with dual-level message passing and pathway alignment",
-            reads=("articles", "embeddings", "intent_embeddings", "sentence_entity_graphs"),
+            reads=("articles", "intent_embeddings", "sentence_entity_graphs"),
             needs=("intents",),
             requires=("sentence_graphs", "intents"),
             variants={

@@ -54,17 +54,9 @@ def load_inputs(
     path = {name: config.require(Path(root) / artifact_path(name, dataset)) for name in reads}
     articles = pq.read_table(path["articles"]).to_pandas()
     ids = articles["id"].tolist()
-    table = pq.read_table(path["embeddings"])
-    rows = _rows(ids, table.column("id").to_pylist(), path["embeddings"], "embed")
-    has_image = np.asarray(table.column("has_image").to_pylist(), dtype=bool)[rows]
-    inputs = {
-        name: None if (matrix := _column(table, name)) is None else matrix[rows]
-        for name in ("text", "image", "clip_text", "clip_image")
-    }
-    if not has_image.any():
-        inputs["image"] = None
-    inputs["has_image"] = has_image
-    substitutes = {"encoders": read_meta(table).get("substitutes", [])}
+    inputs, substitutes = {}, {}
+    if "embeddings" in reads:
+        inputs, substitutes["encoders"] = _embeddings(ids, path["embeddings"])
     if "similarity_graph" in reads:
         inputs |= _similarity_graph(ids, path["similarity_graph"])
     if "llm" in reads:
@@ -77,6 +69,8 @@ def load_inputs(
     if "intent_embeddings" in reads:
         intents = pq.read_table(path["intent_embeddings"])
         substitutes["intents_llm"] = _llm_substitute(read_meta(intents).get("llm"))
+        if "embeddings" not in reads:  # the same text encoder embedded the intents
+            substitutes["encoders"] = _encoder_substitute(read_meta(intents).get("intent_encoder"))
         inputs |= _intents(
             intents, _rows(ids, intents.column("id").to_pylist(), path["intent_embeddings"], "intent-embeddings")
         )
@@ -94,6 +88,28 @@ def load_inputs(
         **inputs,
     )
     return data, articles
+
+
+def _embeddings(ids: list[str], path: Path) -> tuple[dict, list[str]]:
+    """The encoders' vectors in article order, and their substitute lines."""
+    table = pq.read_table(path)
+    rows = _rows(ids, table.column("id").to_pylist(), path, "embed")
+    has_image = np.asarray(table.column("has_image").to_pylist(), dtype=bool)[rows]
+    inputs = {
+        name: None if (matrix := _column(table, name)) is None else matrix[rows]
+        for name in ("text", "image", "clip_text", "clip_image")
+    }
+    if not has_image.any():
+        inputs["image"] = None
+    inputs["has_image"] = has_image
+    return inputs, read_meta(table).get("substitutes", [])
+
+
+def _encoder_substitute(info: dict | None) -> list[str]:
+    """An encoder's substitute line, worded as the embed stage words it (none for the paper's encoder)."""
+    if not info or not info.get("substitute_for"):
+        return []
+    return [f"{info['name']} stands in for {info['substitute_for']}"]
 
 
 def _similarity_graph(ids: list[str], path: Path) -> dict:

@@ -138,7 +138,7 @@ def write_artifacts(
                     **{c: vector_column([None] * n, 4) for c in ("image", "clip_text", "clip_image")},
                 }
             ),
-            {"substitutes": ["text encoder all-MiniLM-L6-v2 stands in for BERT"]},
+            {"substitutes": ["all-MiniLM-L6-v2 stands in for BERT"]},
         ),
         path("embeddings"),
     )
@@ -156,7 +156,10 @@ def write_artifacts(
         )
         for k, p in enumerate(("belief", "desire", "plan", "outcome"))
     }
-    pq.write_table(with_meta(pa.table(intents), {"llm": provenance}), path("intent_embeddings"))
+    encoder = {"name": "all-MiniLM-L6-v2", "source": "test", "substitute_for": "BERT"}
+    pq.write_table(
+        with_meta(pa.table(intents), {"intent_encoder": encoder, "llm": provenance}), path("intent_embeddings")
+    )
     pq.write_table(
         with_meta(pa.table({"id": ids}), {"amr_source": "dependency parse (substitute for amrlib)"}), path("semantics")
     )

@@ -330,8 +330,10 @@ def test_intent_table_encodes_each_paragraph_once_and_keeps_nulls():
 
 
 def test_record_names_the_llm_that_wrote_the_intents(data, tmp_path):
-    """InSide's substitute line comes from the intent table's provenance (stage intents copies
-    llm_intents.parquet's), not from llm.parquet, which InSide does not read."""
+    """InSide's substitute lines come from the intent table's provenance (stage intents copies
+    llm_intents.parquet's), not from llm.parquet or embeddings.parquet, which InSide does not read:
+    it trains without them, so their last digits (which depend on the embedding cache's history)
+    cannot make its stage differ between machines."""
     import graph_inputs
 
     provenance = {"model": "smollm2-135m", "backend": "transformers", "substitute_for": PAPER_MODEL}
@@ -345,9 +347,10 @@ def test_record_names_the_llm_that_wrote_the_intents(data, tmp_path):
         ),
         tmp_path / "data/processed/pf/llm.parquet",
     )
+    (tmp_path / "data/processed/pf/embeddings.parquet").unlink()
     loaded, _ = load_inputs("pf", METHODS["inside"].reads, root=tmp_path)
     line = f"LLM smollm2-135m (transformers) stands in for {PAPER_MODEL}"
-    assert substitutes(loaded, METHODS["inside"].reads) == ["text encoder all-MiniLM-L6-v2 stands in for BERT", line]
-    assert loaded.llm_prob_fake is None  # InSide does not read llm.parquet
+    assert substitutes(loaded, METHODS["inside"].reads) == ["all-MiniLM-L6-v2 stands in for BERT", line]
+    assert loaded.llm_prob_fake is None and loaded.text is None
     _, _, record = train(METHODS["inside"], loaded, SMALL | {"epochs": 1}, seed=0)
     assert record["selected_epoch"] == 0

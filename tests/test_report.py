@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline import methods
-from pipeline.report import Run, effective_settings, locked_deps, ran_current_code, write
+from pipeline.report import SAME_RESULTS, Run, effective_settings, locked_deps, ran_current_code, write
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TEST = 40
@@ -344,3 +344,21 @@ def test_a_full_run_ran_todays_code_for_a_method_only_if_that_methods_own_stage_
     assert not ran_current_code(run, "inside", "llmfake")
     assert ran_current_code(run, "inside_no_entity", "llmfake")
     assert not ran_current_code(run, "inside", "gossipcop")  # no stage for it in this lock
+
+
+def test_a_full_run_of_a_model_file_that_trains_the_same_models_as_todays_counts_as_current(tmp_path, monkeypatch):
+    inside = Path("pipeline/models/inside.py")
+    today = hashlib.md5(inside.read_bytes()).hexdigest()
+    # two earlier versions, each verified to train what the next one does, then one that was not
+    monkeypatch.setitem(SAME_RESULTS, "1" * 32, "2" * 32)
+    monkeypatch.setitem(SAME_RESULTS, "2" * 32, today)
+    lock = {
+        "stages": {
+            f"train-{name}-gossipcop": {"deps": [{"path": str(inside), "md5": md5}]}
+            for name, md5 in (("inside", "1" * 32), ("inside_no_entity", "2" * 32), ("inside_no_fine", "3" * 32))
+        }
+    }
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    run = Run("full/gossipcop", {}, locked=locked_deps(tmp_path / "dvc.lock"))
+    assert ran_current_code(run, "inside", "gossipcop") and ran_current_code(run, "inside_no_entity", "gossipcop")
+    assert not ran_current_code(run, "inside_no_fine", "gossipcop")

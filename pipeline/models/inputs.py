@@ -17,7 +17,7 @@ class MethodInputs:
     ids: list[str]
     split: np.ndarray  # "train" / "val" / "test" per row
     y: np.ndarray  # int64: 1 fake, 0 real, HIDDEN on test rows
-    text: np.ndarray  # (N, d_text) text-encoder vectors
+    text: np.ndarray | None = None  # (N, d_text) text-encoder vectors (none for a method that does not read them)
     image: np.ndarray | None = None  # (N, d_image) CNN vectors, zeros where no image
     clip_text: np.ndarray | None = None  # (N, d_clip) joint text vectors
     clip_image: np.ndarray | None = None  # (N, d_clip) joint image vectors, zeros where no image

@@ -100,7 +100,7 @@ class Batch:
             g = data.sentence_graphs[row]
             if g is None:
                 x, node_type, edge_index, edge_type = (
-                    torch.zeros(1, data.text.shape[1]),
+                    torch.zeros(1, data.intents.shape[2]),
                     torch.tensor([SENTENCE]),
                     torch.zeros(2, 0, dtype=torch.long),
                     torch.zeros(0, dtype=torch.long),
@@ -416,7 +416,7 @@ class InSideDetector:
         frozen_seconds = time.perf_counter() - loading
         generator = seed_everything(self.seed)  # after loading the encoder, which draws random numbers
         self.module = InSide(
-            data.text.shape[1],
+            data.intents.shape[2],
             p["hidden"],
             p["depth"],
             p["fine_per_coarse"],
