@@ -381,7 +381,7 @@ class Featuriser:
         from pipeline.llm.cache import ResultCache
 
         cfg = self.params.get("llm", {})
-        cache = ResultCache(Path(cfg.get("cache_dir", ".cache/llm")) / "results.sqlite")
+        cache = ResultCache.of(cfg)
         return Annotator(cfg, cache, lambda: make_backend(cfg, str(resolve_device(cfg.get("device", "auto")))))
 
     def llm(self, items: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:

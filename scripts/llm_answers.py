@@ -31,8 +31,7 @@ FOLDER = Path("data/llm_answers")
 
 
 def workspace_cache() -> ResultCache:
-    cfg = yaml.safe_load(Path("params.yaml").read_text()).get("llm", {})
-    return ResultCache(Path(cfg.get("cache_dir", ".cache/llm")) / "results.sqlite")
+    return ResultCache.of(yaml.safe_load(Path("params.yaml").read_text()).get("llm", {}))
 
 
 def read_folder(folder: Path) -> dict[str, tuple[object, Path]]:
@@ -58,16 +57,12 @@ def _check_same(key: str, value: object, where: object, other: object, other_whe
         raise SystemExit(f"answer {key}: {where} has {shown}, {other_where} has {other_shown}")
 
 
-def cached_answers(cache: ResultCache) -> dict[str, object]:
-    return {key: json.loads(value) for key, value in cache.db.execute("SELECT key, value FROM results")}
-
-
 def export(cache: ResultCache, folder: Path) -> Path | None:
     """Writes the cache's answers that no file in the folder has to a new file, named by its
     content; None when there are none."""
     committed = read_folder(folder)
     new = {}
-    for key, value in cached_answers(cache).items():
+    for key, value in cache.items():
         if key in committed:
             _check_same(key, value, cache.path, *committed[key])
         else:

@@ -81,7 +81,7 @@ def run_intents(dataset: str, params: dict, progress: bool = True, backend_facto
 def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress: bool, backend_factory) -> dict:
     cfg = params.get("llm", {})
     articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
-    cache = ResultCache(Path(cfg.get("cache_dir", ".cache/llm")) / "results.sqlite")
+    cache = ResultCache.of(cfg)
     factory = backend_factory or (lambda: make_backend(cfg, str(resolve_device(cfg.get("device", "auto")))))
     start = time.perf_counter()
     results, counts = {}, {}

@@ -31,6 +31,11 @@ class ResultCache:
         self.db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self.db.commit()
 
+    @classmethod
+    def of(cls, llm_cfg: dict) -> ResultCache:
+        """The cache that params' llm section names (`cache_dir`, default .cache/llm)."""
+        return cls(Path(llm_cfg.get("cache_dir", ".cache/llm")) / "results.sqlite")
+
     def get_many(self, keys: list[str]) -> dict[str, object]:
         found = {}
         for start in range(0, len(keys), 500):
@@ -47,6 +52,11 @@ class ResultCache:
                 "INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)",
                 [(key, json.dumps(value, ensure_ascii=False)) for key, value in items.items()],
             )
+
+    def items(self):
+        """Every stored (key, answer)."""
+        for key, value in self.db.execute("SELECT key, value FROM results"):
+            yield key, json.loads(value)
 
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
