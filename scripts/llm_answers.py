@@ -23,15 +23,14 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
+from pipeline.config import load_params
 from pipeline.llm.cache import ResultCache
 
 FOLDER = Path("data/llm_answers")
 
 
 def workspace_cache() -> ResultCache:
-    return ResultCache.of(yaml.safe_load(Path("params.yaml").read_text()).get("llm", {}))
+    return ResultCache.of(load_params().get("llm", {}))
 
 
 def read_folder(folder: Path) -> dict[str, tuple[object, Path]]:
