@@ -382,7 +382,7 @@ class Featuriser:
 
         cfg = self.params.get("llm", {})
         cache = ResultCache.of(cfg)
-        return Annotator(cfg, cache, lambda: make_backend(cfg, str(resolve_device(cfg.get("device", "auto")))))
+        return Annotator(cfg, cache, lambda: make_backend(cfg))
 
     def llm(self, items: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
         from pipeline.llm.annotate import assemble

@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline import config
-from pipeline.device import resolve_device
 from pipeline.errors import ParamsError
 from pipeline.llm.annotate import Annotator, assemble
 from pipeline.llm.backends import PACKAGED, PAPER_MODEL, make_backend
@@ -82,7 +81,7 @@ def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress:
     cfg = params.get("llm", {})
     articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
     cache = ResultCache.of(cfg)
-    factory = backend_factory or (lambda: make_backend(cfg, str(resolve_device(cfg.get("device", "auto")))))
+    factory = backend_factory or (lambda: make_backend(cfg))
     start = time.perf_counter()
     results, counts = {}, {}
     try:

@@ -476,6 +476,6 @@ def test_vllm_missing_is_a_clear_error(monkeypatch):
 
 def test_unknown_backend_and_model_are_clear_errors():
     with pytest.raises(backends.LLMUnavailable, match="unknown LLM backend"):
-        backends.make_backend({"backend": "ollama"}, "cpu")
+        backends.make_backend({"backend": "ollama"})
     with pytest.raises(backends.LLMUnavailable, match="unknown LLM 'gpt-7'"):
         backends.resolve_model("gpt-7")

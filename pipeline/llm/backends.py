@@ -510,10 +510,13 @@ def _excerpt(body: str, limit: int = 200) -> str:
     return f": {body[:limit]!r}" if body else ""
 
 
-def make_backend(cfg: dict, device: str):
-    """The backend named by params llm.backend, with its own section's settings."""
+def make_backend(cfg: dict):
+    """The backend named by params llm.backend, with its own section's settings (llm.device for transformers)."""
     backend, model = cfg.get("backend", "transformers"), cfg.get("model", "smollm2-135m")
     if backend == "transformers":
+        from pipeline.device import resolve_device
+
+        device = str(resolve_device(cfg.get("device", "auto")))
         return TransformersBackend(model, device, cfg.get("batch_size", 16))
     if backend == "vllm":
         return VLLMBackend(model, **cfg.get("vllm", {}))
