@@ -377,12 +377,8 @@ class Featuriser:
     @functools.cached_property
     def annotator(self):
         from pipeline.llm.annotate import Annotator
-        from pipeline.llm.backends import make_backend
-        from pipeline.llm.cache import ResultCache
 
-        cfg = self.params.get("llm", {})
-        cache = ResultCache.of(cfg)
-        return Annotator(cfg, cache, lambda: make_backend(cfg))
+        return Annotator.of(self.params.get("llm", {}))
 
     def llm(self, items: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
         from pipeline.llm.annotate import assemble

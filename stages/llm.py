@@ -19,8 +19,7 @@ import pyarrow.parquet as pq
 from pipeline import config
 from pipeline.errors import ParamsError
 from pipeline.llm.annotate import Annotator, assemble
-from pipeline.llm.backends import PACKAGED, PAPER_MODEL, make_backend
-from pipeline.llm.cache import ResultCache
+from pipeline.llm.backends import PACKAGED, PAPER_MODEL
 from pipeline.llm.quality import validation_quality
 from pipeline.vectors import META_KEY
 
@@ -80,19 +79,17 @@ def run_intents(dataset: str, params: dict, progress: bool = True, backend_facto
 def _annotate(dataset: str, params: dict, tasks: list[str], out: Path, progress: bool, backend_factory) -> dict:
     cfg = params.get("llm", {})
     articles = pq.read_table(config.require(config.articles_path(dataset))).to_pandas()
-    cache = ResultCache.of(cfg)
-    factory = backend_factory or (lambda: make_backend(cfg))
     start = time.perf_counter()
     results, counts = {}, {}
+    annotator = Annotator.of(cfg, backend_factory)  # reads and checks the llm keys it uses
     try:
-        annotator = Annotator(cfg, cache, factory)  # reads and checks the llm keys it uses
         for task in tasks:
             requests, entries, counts[task] = annotator.run_task(
                 task, articles, progress, task_rows(task, dataset, articles, cfg)
             )
             results[task] = (requests, entries)
     finally:
-        cache.close()
+        annotator.cache.close()
     table = assemble(articles, results, annotator.prompts)
     meta = provenance(cfg, annotator, tasks)
     report = {

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import ParamsError
-from pipeline.llm.backends import length_batches
+from pipeline.llm.backends import length_batches, make_backend
 from pipeline.llm.cache import PendingWrites, ResultCache, cache_key, text_hash
 from pipeline.llm.prompts import Prompt, load_prompt
 from pipeline.progress import progress_bar
@@ -73,6 +73,17 @@ class Annotator:
         self.commit_seconds, self.clock = commit_seconds(cfg), clock
         self.prompts = prompts or {task: load_prompt(task) for task in TASKS}
         self.backend = None
+
+    @classmethod
+    def of(cls, cfg: dict, backend_factory=None) -> Annotator:
+        """The annotator for the llm params: their result cache (the caller closes
+        `annotator.cache`) and, by default, their backend, loaded on first need."""
+        cache = ResultCache.of(cfg)
+        try:
+            return cls(cfg, cache, backend_factory or (lambda: make_backend(cfg)))
+        except BaseException:
+            cache.close()
+            raise
 
     def _decoding(self, task: str, part: str) -> dict:
         decoding = {"max_input_tokens": self.cfg.get("max_input_tokens", 512)}
